@@ -1,0 +1,190 @@
+"""Settings from the environment: base URL, API version, org, token, local directories.
+
+Everything here is checked before any connection is made; a refusal is a ConfigError (exit 3).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import redact
+from .errors import ConfigError
+
+DEFAULT_BASE = "https://api.devin.ai"
+API_VERSIONS = ("v3", "v3beta1")
+# A dedicated enterprise deployment has its own API host, api.<company>.devinenterprise.com.
+_ENTERPRISE_API = re.compile(r"api\.([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.devinenterprise\.com")
+_ORG_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
+# Visible ASCII only: anything else could break or smuggle into the Authorization header.
+_TOKEN = re.compile(r"cog_[\x21-\x7e]{8,1024}")
+TOKEN_HELP = ("Create a service user in Devin (Settings > Service users), give it the permissions you "
+              "need, and put its cog_ token in DEVIN_SERVICE_USER_TOKEN or in a file named by "
+              "DEVIN_TOKEN_FILE that only you can read (chmod 600).")
+
+
+@dataclass(frozen=True)
+class BaseUrl:
+    scheme: str
+    host: str
+    port: int | None
+    loopback: bool
+    enterprise_name: str | None
+
+    @property
+    def origin(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}" + (f":{self.port}" if self.port else "")
+
+    def app_hosts(self) -> frozenset[str]:
+        """Hosts whose /sessions/<id> URLs name sessions of this deployment."""
+        hosts = {"app.devin.ai"}
+        if self.enterprise_name:
+            hosts.add(f"app.{self.enterprise_name}.devinenterprise.com")
+        return frozenset(hosts)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_base_url(raw: str) -> BaseUrl:
+    """Accept https://api.devin.ai, https on an enterprise API host, or http(s) on loopback."""
+    allowed = ("allowed: https://api.devin.ai, https://api.<company>.devinenterprise.com, "
+               "or http(s)://127.0.0.1:<port> for a local emulator")
+    raw = raw.strip()
+    if any(ord(c) < 0x21 or ord(c) > 0x7e for c in raw):
+        raise ConfigError(f"DEVIN_API_BASE contains spaces or non-ASCII characters; {allowed}")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"DEVIN_API_BASE is not a valid URL; {allowed}") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ConfigError(f"DEVIN_API_BASE must not carry user information; {allowed}")
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise ConfigError(f"DEVIN_API_BASE must be a bare origin (no path, query or fragment); {allowed}")
+    host = (parts.hostname or "").lower()
+    scheme = parts.scheme.lower()
+    if not host or host.endswith("."):
+        raise ConfigError(f"DEVIN_API_BASE has no usable host name; {allowed}")
+    if _is_loopback(host):
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"DEVIN_API_BASE scheme must be http or https on loopback; {allowed}")
+        return BaseUrl(scheme, host, port, True, None)
+    if scheme != "https":
+        raise ConfigError(f"DEVIN_API_BASE must use https for a remote host; {allowed}")
+    if port not in (None, 443):
+        raise ConfigError(f"DEVIN_API_BASE must use the default https port; {allowed}")
+    if host == "api.devin.ai":
+        return BaseUrl("https", host, None, False, None)
+    m = _ENTERPRISE_API.fullmatch(host)
+    if m:
+        return BaseUrl("https", host, None, False, m.group(1))
+    raise ConfigError(f"DEVIN_API_BASE host {host!r} is not a Devin API host; {allowed}")
+
+
+def read_token(env) -> str:
+    raw = env.get("DEVIN_SERVICE_USER_TOKEN")
+    source = "DEVIN_SERVICE_USER_TOKEN"
+    if not raw:
+        path = env.get("DEVIN_TOKEN_FILE")
+        if not path:
+            raise ConfigError("no Devin token configured. " + TOKEN_HELP)
+        raw = _read_token_file(path)
+        source = "DEVIN_TOKEN_FILE"
+    token = raw.strip()
+    redact.register_secret(token)
+    redact.register_secret(raw)
+    if token.startswith("apk_"):
+        raise ConfigError(f"{source} holds an apk_ key of the legacy v1 API, which v3 does not accept. "
+                          + TOKEN_HELP)
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(f"{source} does not look like a Devin service-user token (expected cog_ "
+                          "followed by at least 8 visible ASCII characters, no spaces). " + TOKEN_HELP)
+    return token
+
+
+def _read_token_file(path: str) -> str:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(f"DEVIN_TOKEN_FILE cannot be opened ({exc.strerror}; symlinks are refused)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError("DEVIN_TOKEN_FILE is not a regular file")
+        if st.st_mode & 0o077:
+            raise ConfigError(f"DEVIN_TOKEN_FILE is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+                              "run chmod 600 on it")
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise ConfigError("DEVIN_TOKEN_FILE belongs to another user")
+        if st.st_size > 4096:
+            raise ConfigError("DEVIN_TOKEN_FILE is larger than a token can be (4 KiB)")
+        data = os.read(fd, 4097)
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise ConfigError("DEVIN_TOKEN_FILE does not hold an ASCII token") from None
+
+
+def _home(env) -> Path:
+    return Path(env.get("HOME") or os.path.expanduser("~"))
+
+
+def state_dir(env=None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(_home(env) / ".local" / "state")
+    return Path(base) / "devin-plugin"
+
+
+def config_dir(env=None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(_home(env) / ".config")
+    return Path(base) / "devin-plugin"
+
+
+@dataclass
+class Settings:
+    base: BaseUrl
+    api_version: str
+    org_id: str
+    token: str | None
+    state_dir: Path
+    config_dir: Path
+    problems: list = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return self.base.origin
+
+
+def load(env=None, *, need_token: bool = True) -> Settings:
+    """Read and check the configuration. need_token=False lets --dry-run show a request without one."""
+    env = os.environ if env is None else env
+    base = parse_base_url(env.get("DEVIN_API_BASE") or DEFAULT_BASE)
+    version = (env.get("DEVIN_API_VERSION") or "v3").strip()
+    if version not in API_VERSIONS:
+        raise ConfigError(f"DEVIN_API_VERSION must be one of {', '.join(API_VERSIONS)}")
+    org = (env.get("DEVIN_ORG_ID") or "").strip()
+    if not org:
+        raise ConfigError("DEVIN_ORG_ID is not set: every call is confined to one organization "
+                          "(its id looks like org-abc123...; see Devin settings or check_setup.py)")
+    if not _ORG_ID.fullmatch(org):
+        raise ConfigError("DEVIN_ORG_ID has an unexpected form (allowed: 4-64 letters, digits, '-' or '_')")
+    token = None
+    if need_token or env.get("DEVIN_SERVICE_USER_TOKEN") or env.get("DEVIN_TOKEN_FILE"):
+        token = read_token(env)
+    return Settings(base, version, org, token, state_dir(env), config_dir(env))

@@ -1,0 +1,452 @@
+"""The one guarded way out to the Devin API. The only module that imports requests.
+
+Why each guard exists:
+- the session ignores the environment (trust_env=False): ~/.netrc would silently replace our
+  Authorization header, and proxy or CA-bundle variables would allow a man in the middle;
+- redirects are never followed: requests keeps custom headers and re-sends POST bodies on 307;
+- path parameters are matched against an allowlist before encoding, and the prepared URL is
+  checked again, because requests and urllib3 decode %2e and drop dot segments;
+- bodies are streamed with a cap on decoded bytes (gzip bombs) and a total deadline checked
+  between reads (slow drips defeat per-read timeouts);
+- a POST that creates something is retried only when it provably never reached the server, or
+  after a 429, because Devin's create has no idempotency key;
+- errors are rebuilt from our own words: requests' messages carry URLs and sometimes headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from . import audit, ids, redact
+from .http_json import loads_strict
+from .config import Settings
+from .errors import (ApiError, AuthError, ConfigError, DevinError, InvalidInput, NetworkError,
+                     NotFound, RateLimited, UnknownOutcome)
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 60.0
+JSON_TYPES = ("application/json", "application/problem+json")
+
+# Which permission each call needs, so a 403 can say so (devin-api.md, Permissions).
+PERMISSIONS = {
+    ("GET", "/organizations/{org_id}/sessions"): "ViewOrgSessions",
+    ("GET", "/organizations/{org_id}/sessions/{devin_id}"): "ViewOrgSessions",
+    ("GET", "/organizations/{org_id}/sessions/{devin_id}/messages"): "ViewOrgSessions",
+    ("GET", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ViewOrgSessions",
+    ("GET", "/organizations/{org_id}/sessions/{devin_id}/attachments"): "ViewOrgSessions",
+    ("POST", "/organizations/{org_id}/sessions"): "ManageOrgSessions (some deployments: UseDevinSessions)",
+    ("DELETE", "/organizations/{org_id}/sessions/{devin_id}"): "ManageOrgSessions",
+    ("POST", "/organizations/{org_id}/sessions/{devin_id}/archive"): "ManageOrgSessions",
+    ("POST", "/organizations/{org_id}/sessions/{devin_id}/messages"): "ManageOrgSessions",
+    ("POST", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ManageOrgSessions",
+    ("PUT", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ManageOrgSessions",
+    ("GET", "/enterprise/sessions"): "ViewAccountSessions (v3beta1: ManageAccountSessions)",
+    ("GET", "/enterprise/sessions/{devin_id}"): "ViewAccountSessions",
+    ("GET", "/enterprise/sessions/{devin_id}/messages"): "ViewAccountSessions",
+    ("POST", "/enterprise/sessions/{devin_id}/messages"): "ManageAccountSessions",
+    ("GET", "/organizations/{org_id}/playbooks"): "ViewOrgPlaybooks",
+    ("GET", "/organizations/{org_id}/playbooks/{playbook_id}"): "ViewOrgPlaybooks",
+    ("POST", "/organizations/{org_id}/playbooks"): "ManageOrgPlaybooks",
+    ("PUT", "/organizations/{org_id}/playbooks/{playbook_id}"): "ManageOrgPlaybooks",
+    ("DELETE", "/organizations/{org_id}/playbooks/{playbook_id}"): "ManageOrgPlaybooks",
+    ("GET", "/organizations/{org_id}/knowledge/notes"): "ViewOrgKnowledge",
+    ("GET", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ViewOrgKnowledge",
+    ("GET", "/organizations/{org_id}/knowledge/folders"): "ViewOrgKnowledge",
+    ("POST", "/organizations/{org_id}/knowledge/notes"): "ManageOrgKnowledge",
+    ("PUT", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ManageOrgKnowledge",
+    ("DELETE", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ManageOrgKnowledge",
+    ("GET", "/organizations/{org_id}/secrets"): "ManageOrgSecrets",
+    ("DELETE", "/organizations/{org_id}/secrets/{secret_id}"): "ManageOrgSecrets",
+    ("POST", "/organizations/{org_id}/attachments"): "ManageOrgSessions",
+}
+
+
+@dataclass
+class Request:
+    """A fully checked request, ready to send or to show in --dry-run."""
+    method: str
+    template: str
+    url: str
+    path: str
+    params: dict
+    body: Any = None
+    files: Any = None
+    session_id: str | None = None
+    action: str = ""
+    mutating: bool = False
+    safe_to_repeat: bool = True
+
+    def describe(self) -> dict:
+        """What --dry-run prints: no token, ever."""
+        out = {"method": self.method, "url": self.url, "headers": {"Authorization": "Bearer ***"}}
+        if self.params:
+            out["params"] = self.params
+        if self.body is not None:
+            out["headers"]["Content-Type"] = "application/json"
+            out["body"] = self.body
+        if self.files is not None:
+            out["headers"]["Content-Type"] = "multipart/form-data"
+            out["file"] = {"field": "file", "name": self.files[0], "bytes": self.files[2]}
+        return out
+
+
+@dataclass
+class Response:
+    status: int
+    data: Any
+    attempts: int = 1
+    headers: dict = field(default_factory=dict)
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Token attached by an auth object, so no .netrc lookup can replace it."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, r):
+        r.headers["Authorization"] = "Bearer " + self._token
+        return r
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ***>"
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys (they invite parser differentials)."""
+    try:
+        return loads_strict(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(f"the API answered with malformed JSON ({type(exc).__name__})") from None
+
+
+def parse_retry_after(headers) -> float | None:
+    """Seconds to wait, from retry-after-ms, Retry-After seconds or an HTTP date; None if absent or junk."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            val = float(ms) / 1000.0
+            return val if val >= 0 and val == val and val != float("inf") else None
+        except ValueError:
+            pass
+    ra = headers.get("Retry-After")
+    if not ra:
+        return None
+    ra = ra.strip()
+    try:
+        val = float(ra)
+        return val if val >= 0 and val == val and val != float("inf") else None
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(ra)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """0.5 s doubling per attempt, capped at 8 s, minus up to 25 % jitter."""
+    return min(0.5 * 2 ** (attempt - 1), 8.0) * (1 - 0.25 * rand())
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True only when the connection itself failed, so the server cannot have seen the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen = set()
+    stack = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        stack.extend([getattr(cur, "reason", None), cur.__cause__, cur.__context__])
+        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+def _short(text: str, limit: int = 300) -> str:
+    from .output import sanitize  # only needed on error paths
+    text = sanitize(redact.redact(str(text)))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def problem_detail(data: Any) -> str:
+    """A short, redacted summary of an RFC 9457, legacy {detail} or 422 {detail: [...]} body."""
+    if not isinstance(data, dict):
+        return ""
+    detail = data.get("detail")
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:5]:
+            if isinstance(item, dict):
+                loc = ".".join(str(x) for x in item.get("loc", []) if x != "body")
+                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+        detail = "; ".join(parts)
+    title = data.get("title")
+    text = " - ".join(str(x) for x in (title, detail) if x)
+    return _short(text)
+
+
+class Client:
+    """Sends checked requests to the configured Devin API within one total deadline."""
+
+    def __init__(self, settings: Settings, *, deadline_s: float = 60.0, connect_timeout: float = 5.0,
+                 read_timeout: float = 30.0, max_attempts: int = 3, max_bytes: int = 8 * 2**20,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 rand: Callable[[], float] = random.random):
+        self.settings = settings
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_attempts = max(1, max_attempts)
+        self.max_bytes = max_bytes
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.rand = rand
+        self.deadline = monotonic() + deadline_s
+        self._session = None
+        self.sent = 0
+
+    # -- building -------------------------------------------------------------------------------
+    def build(self, method: str, template: str, *, path: dict | None = None, params: dict | None = None,
+              body: Any = None, files: Any = None, action: str = "", version: str | None = None,
+              safe_to_repeat: bool | None = None) -> Request:
+        method = method.upper()
+        values = {"org_id": self.settings.org_id}
+        values.update(path or {})
+        encoded = {}
+        for name, value in values.items():
+            if name == "devin_id":
+                if not isinstance(value, str) or not ids.SESSION_ID.fullmatch(value):
+                    raise InvalidInput("internal: session id was not normalised before use")
+            elif not isinstance(value, str) or not ids.RESOURCE_ID.fullmatch(value):
+                raise InvalidInput(f"invalid {name} {str(value)[:40]!r}")
+            encoded[name] = quote(value, safe="")
+        try:
+            rel = template.format(**encoded)
+        except (KeyError, IndexError):
+            raise InvalidInput(f"internal: missing path parameter for {template}") from None
+        version = version or self.settings.api_version
+        path_str = f"/{version}{rel}"
+        for key, value in (params or {}).items():
+            vals = value if isinstance(value, (list, tuple)) else [value]
+            for v in vals:
+                if not isinstance(v, (str, int)) or isinstance(v, bool) or len(str(v)) > 2048:
+                    raise InvalidInput(f"invalid value for query parameter {key}")
+        mutating = method != "GET"
+        if safe_to_repeat is None:
+            safe_to_repeat = method in ("GET", "PUT", "DELETE")
+        return Request(method, template, self.settings.base_url + path_str, path_str,
+                       dict(params or {}), body, files, values.get("devin_id"), action, mutating,
+                       safe_to_repeat)
+
+    # -- sending --------------------------------------------------------------------------------
+    def _http(self) -> requests.Session:
+        if self._session is None:
+            s = requests.Session()
+            s.trust_env = False
+            s.max_redirects = 0
+            s.mount("https://", HTTPAdapter(max_retries=0))
+            s.mount("http://", HTTPAdapter(max_retries=0))
+            s.headers.update({"User-Agent": "devin-plugin/0.1", "Accept": "application/json"})
+            self._session = s
+        return self._session
+
+    def remaining(self) -> float:
+        return self.deadline - self.monotonic()
+
+    def call(self, method: str, template: str, **kw) -> Response:
+        return self.send(self.build(method, template, **kw))
+
+    def send(self, req: Request) -> Response:
+        if not self.settings.token:
+            raise ConfigError("no Devin token configured")
+        try:
+            resp = self._send_with_retries(req)
+        except DevinError as err:
+            if req.mutating:
+                audit.record(self.settings, req, err.http_status, err.kind)
+            raise
+        if req.mutating:
+            audit.record(self.settings, req, resp.status, "ok", attempts=resp.attempts)
+        return resp
+
+    def _prepare(self, req: Request) -> requests.PreparedRequest:
+        kwargs = {"params": req.params, "auth": _BearerAuth(self.settings.token)}
+        if req.body is not None:
+            kwargs["data"] = json.dumps(req.body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        if req.files is not None:
+            name, fh, _size, ctype = req.files
+            kwargs["files"] = {"file": (name, fh, ctype)}
+        try:
+            prepared = self._http().prepare_request(requests.Request(req.method, req.url, **kwargs))
+        except (ValueError, requests.exceptions.RequestException):
+            raise InvalidInput("the request could not be prepared (invalid characters?)") from None
+        # requests may re-quote the URL; make sure it still points where we built it to.
+        got = urlsplit(prepared.url)
+        want = urlsplit(req.url)
+        if (got.scheme, got.netloc, got.path) != (want.scheme, want.netloc, want.path) or got.fragment:
+            raise InvalidInput("internal: the prepared URL differs from the checked one; not sent")
+        return prepared
+
+    def _send_with_retries(self, req: Request) -> Response:
+        attempt = 0
+        last_error: DevinError | None = None
+        while True:
+            attempt += 1
+            remaining = self.remaining()
+            if remaining <= 0:
+                raise last_error or NetworkError("the call's deadline passed before the request could be sent")
+            if req.files is not None and attempt > 1:
+                req.files[1].seek(0)
+            prepared = self._prepare(req)
+            read_timeout = max(0.05, min(self.read_timeout, remaining))
+            connect_timeout = max(0.05, min(self.connect_timeout, remaining))
+            try:
+                self.sent += 1
+                raw = self._http().send(prepared, stream=True, allow_redirects=False, verify=True,
+                                        timeout=(connect_timeout, read_timeout), proxies={})
+            except requests.exceptions.RequestException as exc:
+                err = self._transport_error(req, exc)
+                retry_ok = isinstance(err, NetworkError) and (req.safe_to_repeat or _never_sent(exc))
+                if retry_ok and attempt < self.max_attempts:
+                    if self._pause(backoff_delay(attempt, self.rand)):
+                        last_error = err
+                        continue
+                raise err
+            try:
+                status = raw.status_code
+                if status in RETRYABLE_STATUS:
+                    retry_after = parse_retry_after(raw.headers)
+                    err = self._status_error(req, raw)
+                    can_repeat = status == 429 or req.safe_to_repeat
+                    if can_repeat and attempt < self.max_attempts:
+                        delay = backoff_delay(attempt, self.rand)
+                        if retry_after is not None:
+                            if retry_after > MAX_RETRY_AFTER_S:
+                                raise err
+                            delay = max(delay, retry_after)
+                        if self._pause(delay):
+                            last_error = err
+                            continue
+                    raise err
+                if 300 <= status < 400:
+                    raise ApiError(f"the API answered {status} with a redirect; redirects are never followed "
+                                   "(the token must not travel elsewhere)", http_status=status)
+                if status >= 400 or status < 200:
+                    raise self._status_error(req, raw)
+                data = self._read_json(raw, req)
+                return Response(status, data, attempt, dict(raw.headers))
+            finally:
+                raw.close()
+
+    def _pause(self, delay: float) -> bool:
+        """Sleep before a retry if the deadline allows it."""
+        if delay >= self.remaining() - 0.05:
+            return False
+        self.sleep(delay)
+        return True
+
+    def _transport_error(self, req: Request, exc: BaseException) -> DevinError:
+        where = f"{req.method} {req.template}"
+        if _never_sent(exc):
+            return NetworkError(f"could not connect to the Devin API ({where}); nothing was sent")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return NetworkError(f"TLS verification failed for the Devin API ({where})")
+        what = "timed out waiting for the answer" if isinstance(exc, requests.exceptions.Timeout) \
+            else "lost the connection before the answer arrived"
+        if req.safe_to_repeat:
+            return NetworkError(f"{where}: {what}")
+        return UnknownOutcome(f"{where}: {what}; the request may or may not have taken effect")
+
+    def _read_body(self, raw: requests.Response, req: Request, limit: int) -> bytes:
+        declared = raw.headers.get("Content-Length")
+        if declared and declared.strip().isdigit() and int(declared) > limit:
+            raise ApiError(f"the API's answer is too large ({int(declared)} bytes; limit {limit})",
+                           http_status=raw.status_code)
+        buf = bytearray()
+        reader = getattr(raw.raw, "read1", None)
+        try:
+            while True:
+                if self.remaining() <= 0:
+                    self._deadline_error(req, raw.status_code)
+                chunk = reader(65536, decode_content=True) if reader else raw.raw.read(65536, decode_content=True)
+                if not chunk:
+                    break
+                buf += chunk
+                if len(buf) > limit:
+                    raise ApiError(f"the API's answer exceeded {limit} bytes and was cut off",
+                                   http_status=raw.status_code)
+        except DevinError:
+            raise
+        except Exception as exc:  # urllib3 read, decode and protocol errors
+            if isinstance(exc, (requests.exceptions.Timeout,)) or "timed out" in str(exc).lower():
+                self._deadline_error(req, raw.status_code)
+            raise ApiError(f"the API's answer could not be read ({type(exc).__name__})",
+                           http_status=raw.status_code) from None
+        return bytes(buf)
+
+    def _deadline_error(self, req: Request, status: int):
+        if req.mutating and not req.safe_to_repeat and 200 <= status < 300:
+            raise UnknownOutcome(f"{req.method} {req.template}: the answer did not arrive in time; "
+                                 "the request may have taken effect", http_status=status)
+        raise ApiError(f"{req.method} {req.template}: the answer did not arrive within the call's deadline",
+                       http_status=status)
+
+    def _read_json(self, raw: requests.Response, req: Request) -> Any:
+        ctype = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        body = self._read_body(raw, req, self.max_bytes)
+        if not body and raw.status_code == 204:
+            return None
+        if ctype not in JSON_TYPES:
+            raise ApiError(f"the API answered with content type {_short(ctype, 60) or 'none'}, not JSON",
+                           http_status=raw.status_code)
+        return parse_json(body)
+
+    def _status_error(self, req: Request, raw: requests.Response) -> DevinError:
+        status = raw.status_code
+        detail = ""
+        try:
+            ctype = (raw.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype in JSON_TYPES:
+                detail = problem_detail(parse_json(self._read_body(raw, req, 65536)))
+        except DevinError:
+            detail = ""
+        suffix = f": {detail}" if detail else ""
+        where = f"{req.method} {req.template}"
+        if status == 401:
+            return AuthError(f"the Devin API refused the token (401){suffix}. The token may be revoked, expired "
+                             "or for another deployment; create a new service-user token.", http_status=401)
+        if status == 403:
+            perm = PERMISSIONS.get((req.method, req.template), "a permission this token lacks")
+            return AuthError(f"permission refused (403) for {where}; this call needs {perm}, in the "
+                             f"organization {self.settings.org_id}{suffix}", http_status=403)
+        if status == 404:
+            return NotFound(f"not found (404) in organization {self.settings.org_id}: {where}{suffix}",
+                            http_status=404)
+        if status == 429:
+            ra = parse_retry_after(raw.headers)
+            when = f"retry after {ra:.0f} s" if ra is not None else "retry in a minute"
+            return RateLimited(f"rate limited (429) on {where}; {when}{suffix}", http_status=429, retry_after=ra)
+        if status >= 500:
+            if req.mutating and not req.safe_to_repeat:
+                return UnknownOutcome(f"{where} failed with {status}; the request may or may not have taken "
+                                      f"effect{suffix}", http_status=status)
+            return ApiError(f"the Devin API failed with {status} on {where}{suffix}", http_status=status)
+        return ApiError(f"the Devin API rejected {where} with {status}{suffix}", http_status=status)

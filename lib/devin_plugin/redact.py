@@ -1,0 +1,34 @@
+"""Secret redaction applied to every string that leaves the process (output, errors, audit)."""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS = [
+    re.compile(r"cog_[A-Za-z0-9_\-.~+/=]+"),
+    re.compile(r"apk_(?:user_)?[A-Za-z0-9_\-.~+/=]+"),
+    re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9_\-.~+/=]+"),
+]
+MASK = "***"
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember an exact secret value so that it is masked wherever it shows up."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    if not text:
+        return text
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pat in _PATTERNS:
+        if pat.pattern.startswith("(?i)"):
+            text = pat.sub(lambda m: m.group(1) + " " + MASK, text)
+        else:
+            text = pat.sub(MASK, text)
+    return text

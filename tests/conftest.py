@@ -1,0 +1,123 @@
+"""Shared fixtures: a fresh emulator per test, and a runner for the real scripts over loopback.
+
+Scripts run as separate processes with an isolated HOME and XDG directories and only the
+environment we give them, exactly as an agent would run them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib"
+SCRIPTS = ROOT / "scripts"
+if str(LIB) not in sys.path:
+    sys.path.insert(0, str(LIB))
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PYTHON = sys.executable
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def emu():
+    from devin_emulator import Emulator, ManualClock
+    e = Emulator(clock=ManualClock(float(int(time.time()))))
+    e.start()
+    try:
+        yield e
+    finally:
+        e.stop()
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    d = {name: tmp_path / name for name in ("home", "state", "config", "data", "work")}
+    for p in d.values():
+        p.mkdir()
+    return d
+
+
+def base_env(dirs, emu=None) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(dirs["home"]),
+        "XDG_STATE_HOME": str(dirs["state"]),
+        "XDG_CONFIG_HOME": str(dirs["config"]),
+        "XDG_DATA_HOME": str(dirs["data"]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    if emu is not None:
+        env.update({"DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token,
+                    "DEVIN_ORG_ID": emu.org_id})
+    return env
+
+
+def run_script(name, *args, env: dict, input=None, cwd=None, timeout=90) -> Result:
+    if isinstance(input, str):
+        input = input.encode("utf-8")
+    proc = subprocess.run([PYTHON, str(SCRIPTS / name), *map(str, args)], input=input,
+                          capture_output=True, env=env, cwd=cwd, timeout=timeout)
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def run(emu, dirs):
+    """run("get_session.py", sid, "--json", env={...overrides; None removes}, input=...)"""
+    def _run(name, *args, env=None, input=None, timeout=90):
+        e = base_env(dirs, emu)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        return run_script(name, *args, env=e, input=input, cwd=dirs["work"], timeout=timeout)
+    return _run
+
+
+@pytest.fixture
+def audit_lines(dirs):
+    def _read():
+        path = dirs["state"] / "devin-plugin" / "audit.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    return _read
+
+
+def sent(emu, method=None, route_part=None):
+    """The journal entries the emulator received, optionally filtered."""
+    out = []
+    for e in emu.journal:
+        if e.path.startswith("/_emulator"):
+            continue
+        if method and e.method != method:
+            continue
+        if route_part and route_part not in e.path:
+            continue
+        out.append(e)
+    return out
