@@ -220,6 +220,7 @@ class Client:
         self.rand = rand
         self.deadline = monotonic() + deadline_s
         self._session = None
+        self._adapter = None
         self.sent = 0
 
     # -- building -------------------------------------------------------------------------------
@@ -260,11 +261,11 @@ class Client:
         if self._session is None:
             s = requests.Session()
             s.trust_env = False
-            s.max_redirects = 0
-            s.mount("https://", HTTPAdapter(max_retries=0))
-            s.mount("http://", HTTPAdapter(max_retries=0))
             s.headers.update({"User-Agent": "devin-plugin/0.1", "Accept": "application/json"})
             self._session = s
+            # Sent through the adapter, not Session.send: even with allow_redirects=False the session
+            # reads a redirect's whole body to prepare the next hop, and keeps cookies.
+            self._adapter = HTTPAdapter(max_retries=0)
         return self._session
 
     def remaining(self) -> float:
@@ -320,8 +321,8 @@ class Client:
             connect_timeout = max(0.05, min(self.connect_timeout, remaining))
             try:
                 self.sent += 1
-                raw = self._http().send(prepared, stream=True, allow_redirects=False, verify=True,
-                                        timeout=(connect_timeout, read_timeout), proxies={})
+                raw = self._adapter.send(prepared, stream=True, verify=True, proxies={}, cert=None,
+                                         timeout=(connect_timeout, read_timeout))
             except requests.exceptions.RequestException as exc:
                 err = self._transport_error(req, exc)
                 retry_ok = isinstance(err, NetworkError) and (req.safe_to_repeat or _never_sent(exc))
