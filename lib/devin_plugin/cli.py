@@ -232,3 +232,34 @@ def emit_dry_run(doc, json_mode: bool) -> int:
                          f"{doc['dedup']['window_days']:g} days would be looked for and returned instead)")
         output.emit_text("\n".join(lines))
     return 0
+
+
+def verb_parser(prog: str, description: str):
+    """A parser with subcommands; --json and --dry-run go after the verb."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on standard output")
+    common.add_argument("--dry-run", action="store_true", help="show the request that would be sent; send nothing")
+    p = Parser(prog=prog, description=description)
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=Parser)
+    return p, sub, common
+
+
+def show_items(title: str, items, fields) -> str:
+    if not items:
+        return f"No {title} found."
+    rows = ["  ".join("-" if it.get(f) is None else str(it.get(f)) for f in fields)
+            for it in items if isinstance(it, dict)]
+    return f"{len(items)} {title}:\n" + output.fence("\n".join(rows))
+
+
+def show_object(headline: str, obj) -> str:
+    lines = []
+    for key, value in (obj or {}).items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        lines.append(f"{key}: {text}")
+    return headline + "\n" + output.fence("\n".join(lines))
+
+
+def check_id(value: str, what: str) -> str:
+    from .ids import check_resource_id
+    return check_resource_id(value, what)
