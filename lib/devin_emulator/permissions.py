@@ -1,0 +1,34 @@
+"""RBAC permission names used by the Devin API (see docs/devin-api.md)."""
+
+VIEW_ORG_SESSIONS = "ViewOrgSessions"
+MANAGE_ORG_SESSIONS = "ManageOrgSessions"
+USE_DEVIN_SESSIONS = "UseDevinSessions"
+USE_DEVIN_EXPERT = "UseDevinExpert"
+IMPERSONATE_ORG_SESSIONS = "ImpersonateOrgSessions"
+VIEW_ACCOUNT_SESSIONS = "ViewAccountSessions"
+MANAGE_ACCOUNT_SESSIONS = "ManageAccountSessions"
+VIEW_ORG_PLAYBOOKS = "ViewOrgPlaybooks"
+MANAGE_ORG_PLAYBOOKS = "ManageOrgPlaybooks"
+VIEW_ORG_KNOWLEDGE = "ViewOrgKnowledge"
+MANAGE_ORG_KNOWLEDGE = "ManageOrgKnowledge"
+MANAGE_ORG_SECRETS = "ManageOrgSecrets"
+
+ALL_PERMISSIONS = frozenset(
+    {
+        VIEW_ORG_SESSIONS,
+        MANAGE_ORG_SESSIONS,
+        USE_DEVIN_SESSIONS,
+        USE_DEVIN_EXPERT,
+        IMPERSONATE_ORG_SESSIONS,
+        VIEW_ACCOUNT_SESSIONS,
+        MANAGE_ACCOUNT_SESSIONS,
+        VIEW_ORG_PLAYBOOKS,
+        MANAGE_ORG_PLAYBOOKS,
+        VIEW_ORG_KNOWLEDGE,
+        MANAGE_ORG_KNOWLEDGE,
+        MANAGE_ORG_SECRETS,
+    }
+)
+
+# A typical least-privilege set for this project's session scripts.
+SESSION_PERMISSIONS = frozenset({VIEW_ORG_SESSIONS, MANAGE_ORG_SESSIONS, USE_DEVIN_SESSIONS})
