@@ -239,7 +239,9 @@ def verb_parser(prog: str, description: str):
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on standard output")
     common.add_argument("--dry-run", action="store_true", help="show the request that would be sent; send nothing")
-    p = Parser(prog=prog, description=description)
+    p = Parser(prog=prog, description=description,
+               epilog="Every verb takes --json (one JSON document on standard output) and --dry-run (show the "
+                      "request that would be sent; send nothing), after the verb.")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=Parser)
     return p, sub, common
 
