@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Create or repair the plugin's own Python environment, outside the plugin folder (stdlib only).
+
+The environment lives at ${DEVIN_PLUGIN_VENV:-${XDG_DATA_HOME:-~/.local/share}/devin-plugin/venv} and is
+installed from the plugin's hash-pinned requirements.txt (pip --require-hashes). Running it again is
+cheap: a stamp records what was installed, and nothing is done while it still matches.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+from devin_plugin.boot import venv_candidates  # noqa: E402  (stdlib only)
+
+REQUIREMENTS = ROOT / "requirements.txt"
+STAMP_NAME = ".devin-plugin-stamp"
+
+
+def wanted_stamp() -> str:
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    return f"{digest} python{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def healthy(target: Path) -> bool:
+    python = target / "bin" / "python"
+    if not python.is_file():
+        return False
+    try:
+        if (target / STAMP_NAME).read_text().strip() != wanted_stamp():
+            return False
+    except OSError:
+        return False
+    probe = subprocess.run([str(python), "-c", "import requests, jsonschema, yaml"], capture_output=True)
+    return probe.returncode == 0
+
+
+def install(target: Path, say) -> None:
+    say(f"creating the environment at {target}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        venv.EnvBuilder(clear=True, with_pip=True, symlinks=True).create(str(target))
+    except Exception as exc:  # ensurepip missing is the usual cause on Debian
+        raise SystemExit(f"devin: config: cannot create a virtual environment ({type(exc).__name__}); on Debian "
+                         "or Ubuntu run: sudo apt-get install python3-venv")
+    say("installing the pinned, hash-checked requirements")
+    proc = subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                           "--no-input", "--require-hashes", "-r", str(REQUIREMENTS)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise SystemExit("devin: config: installing the requirements failed: " + " | ".join(tail))
+    (target / STAMP_NAME).write_text(wanted_stamp() + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="setup_env.py", description=__doc__)
+    ap.add_argument("--check", action="store_true", help="only report whether the environment is ready")
+    ap.add_argument("--json", action="store_true", help="print one JSON document on standard output")
+    args = ap.parse_args()
+    if sys.version_info < (3, 10):
+        raise SystemExit("devin: config: Python 3.10 or newer is needed; this is " + sys.version.split()[0])
+    target = venv_candidates()[0]
+    steps = []
+
+    def say(msg):
+        steps.append(msg)
+        if not args.json:
+            print(f"devin setup: {msg}", file=sys.stderr)
+
+    if healthy(target):
+        state = "ready"
+    elif args.check:
+        state = "missing"
+    else:
+        install(target, say)
+        state = "installed" if healthy(target) else "broken"
+    doc = {"environment": str(target), "state": state, "python": sys.version.split()[0], "steps": steps}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        words = {"ready": "is ready", "installed": "was installed and is ready", "missing": "is not installed",
+                 "broken": "was installed but does not import its packages"}
+        print(f"Plugin environment {target} {words[state]}.")
+    return 0 if state in ("ready", "installed") else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

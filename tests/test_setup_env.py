@@ -1,0 +1,48 @@
+"""scripts/setup_env.py: the plugin's own environment, outside the plugin folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, SCRIPTS
+
+
+def run_setup(env, *args):
+    return subprocess.run(["/usr/bin/python3" if (ROOT / ".venv").exists() else sys.executable,
+                           str(SCRIPTS / "setup_env.py"), *args], capture_output=True, text=True, env=env)
+
+
+def test_check_reports_a_missing_environment_without_installing(dirs):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(dirs["home"]), "XDG_DATA_HOME": str(dirs["data"])}
+    p = run_setup(env, "--check", "--json")
+    assert p.returncode == 3
+    doc = json.loads(p.stdout)
+    assert doc["state"] == "missing" and doc["environment"] == str(dirs["data"] / "devin-plugin" / "venv")
+    assert not (dirs["data"] / "devin-plugin").exists()
+
+
+def test_a_matching_environment_is_left_alone_and_a_stale_one_is_not(dirs, tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("setup_env", SCRIPTS / "setup_env.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # A stand-in environment (no network): a bare venv that sees the dev environment's packages.
+    import site
+    import venv
+    target = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(str(target))
+    (site_dir,) = target.glob("lib/python3*/site-packages")
+    (site_dir / "dev.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(dirs["home"]), "DEVIN_PLUGIN_VENV": str(target)}
+
+    def state():
+        p = subprocess.run([sys.executable, str(SCRIPTS / "setup_env.py"), "--check", "--json"],
+                           capture_output=True, text=True, env=env)
+        return p.returncode, json.loads(p.stdout)["state"]
+
+    (target / mod.STAMP_NAME).write_text("stale\n")
+    assert state() == (3, "missing")
+    (target / mod.STAMP_NAME).write_text(mod.wanted_stamp() + "\n")
+    assert state() == (0, "ready")
