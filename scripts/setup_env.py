@@ -58,11 +58,23 @@ def install(target: Path, say) -> None:
     (target / STAMP_NAME).write_text(wanted_stamp() + "\n")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        doc = {"error": {"kind": "invalid_input", "message": f"{message} (see setup_env.py --help)",
+                         "http_status": None}}
+        if "--json" in sys.argv[1:]:
+            print(json.dumps(doc, indent=2))
+        print(f"devin: invalid_input: {doc['error']['message']}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(prog="setup_env.py", description=__doc__)
+    ap = _Parser(prog="setup_env.py", description=__doc__)
     ap.add_argument("--check", action="store_true", help="only report whether the environment is ready")
+    ap.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
     ap.add_argument("--json", action="store_true", help="print one JSON document on standard output")
     args = ap.parse_args()
+    args.check = args.check or args.dry_run
     if sys.version_info < (3, 10):
         raise SystemExit("devin: config: Python 3.10 or newer is needed; this is " + sys.version.split()[0])
     target = venv_candidates()[0]

@@ -70,6 +70,7 @@ def base_env(dirs, emu=None) -> dict:
         "XDG_CONFIG_HOME": str(dirs["config"]),
         "XDG_DATA_HOME": str(dirs["data"]),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "DEVIN_DEDUP_SETTLE_SECONDS": "0.2",
     }
     if emu is not None:
         env.update({"DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token,

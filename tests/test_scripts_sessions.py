@@ -59,7 +59,8 @@ def test_dedup_window_is_bounded_and_says_so(emu, run):
     r = run("create_session.py", "--json", "--title", "needle", "--prompt", "x")
     assert r.rc == 0 and r.json["is_new_session"] is True
     assert "stopped looking after the 1000 most recent" in r.err
-    gets = emu.requests("GET", R_SESSIONS)
+    post_at = emu.journal.index(emu.requests("POST", R_SESSIONS)[0])
+    gets = [e for e in emu.journal[:post_at] if e.method == "GET"]
     assert len(gets) == 5 and all(g.query["first"] == ["200"] for g in gets)
 
 

@@ -186,7 +186,8 @@ def find_active_by_title(client, title: str, *, days: float, min_checked: int = 
 
 
 def create_session(client, policy, payload: dict, *, force_new: bool = False, dedup_days: float = 7,
-                   dry_run: bool = False, note: Callable[[str], None] = lambda m: None) -> dict:
+                   settle_s: float = 2.0, dry_run: bool = False,
+                   note: Callable[[str], None] = lambda m: None) -> dict:
     """Create a session unless an active one with the same title exists; never create twice."""
     payload = dict(payload)
     if not payload.get("title") and isinstance(payload.get("prompt"), str):
@@ -213,10 +214,50 @@ def create_session(client, policy, payload: dict, *, force_new: bool = False, de
         try:
             session = client.send(req).data
         except UnknownOutcome as err:
-            return _reconcile_create(client, title, started, err, note)
+            session = _reconcile_create(client, title, started, err, note)
     if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id", ""))):
         raise ApiError("the API answered the create without a usable session id")
-    return dict(session, is_new_session=True)
+    if force_new:
+        return dict(session, is_new_session=True)
+    return converge(client, title, session, days=dedup_days, settle_s=settle_s, note=note)
+
+
+def converge(client, title: str, mine: dict, *, days: float, settle_s: float,
+             note: Callable[[str], None] = lambda m: None, sleep=time.sleep) -> dict:
+    """Cross-machine dedup without server idempotency: after creating, look again (at once and after a
+    settle delay); if an earlier active session has the same title, end ours and answer with that one.
+
+    Every racer orders the candidates the same way (created_at, then session_id), so all of them
+    name the same survivor; a racer created later always sees the earlier ones it loses to.
+    """
+    mine_id = mine["session_id"]
+    for attempt in range(2):
+        if attempt:
+            if settle_s <= 0 or settle_s >= client.remaining() - 5:
+                break
+            sleep(settle_s)
+        try:
+            peers = active_with_title(client, title, days=days)
+        except DevinError:
+            break  # we created our session; failing to look again must not turn that into an error
+        peers.setdefault(mine_id, mine)
+        winner = min(peers.values(), key=lambda s: (s.get("created_at") or 0, s.get("session_id")))
+        if winner["session_id"] != mine_id:
+            note(f"another session with this title was created at the same time ({winner['session_id']}); "
+                 f"ending ours ({mine_id}) and answering with that one")
+            try:
+                client.call("DELETE", SESSION, path={"devin_id": mine_id}, action="dedup_converge")
+            except DevinError as err:
+                note(f"could not end the duplicate {mine_id}: {err.message}; end it by hand")
+            return dict(winner, is_new_session=False, duplicate_ended=mine_id)
+    return dict(mine, is_new_session=True)
+
+
+def active_with_title(client, title: str, *, days: float, max_checked: int = DEDUP_MIN_CHECKED) -> dict:
+    created_after = int(time.time() - days * 86400)
+    page = iter_pages(client, SESSIONS, {"created_after": created_after}, max_items=max_checked, action="dedup")
+    return {s["session_id"]: s for s in page["items"]
+            if isinstance(s, dict) and s.get("title") == title and is_active(s) and s.get("session_id")}
 
 
 def _reconcile_create(client, title: str, started: float, err: UnknownOutcome, note) -> dict:
@@ -228,7 +269,7 @@ def _reconcile_create(client, title: str, started: float, err: UnknownOutcome, n
         found = None
     if found:
         note(f"the session was created ({found.get('session_id')})")
-        return dict(found, is_new_session=True)
+        return found
     raise UnknownOutcome(err.message + ". No session with this title has appeared yet: run the same "
                          "create again with the same title in a minute; dedup will return the session if it "
                          "was created, and create it otherwise.", http_status=err.http_status)
