@@ -21,10 +21,8 @@ import importlib.util
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -328,17 +326,6 @@ def test_corrupted_bundled_policy_fails_closed(tmp_path):
 
 # ------------------------------------------------------------------------------------------
 # speed, and the decision function on its own
-
-def test_unrelated_command_is_fast(plugin):
-    times = []
-    for _ in range(11):
-        start = time.perf_counter()
-        proc = run_hook(plugin, "git status")
-        times.append((time.perf_counter() - start) * 1000)
-        assert proc.returncode == 0
-    # includes starting a shell and Python; the hook's own work is a few milliseconds
-    assert statistics.median(times) < 100, times
-
 
 @pytest.fixture(scope="module")
 def guard(plugin):

@@ -1,8 +1,7 @@
 """Every script call a command or the skill tells the model (or a `!` line) to make names an
 existing script and only options that script's --help lists.
 
-Options named in the prose of a file are checked too: in a command that runs a single script,
-against that script; anywhere else, against the union of the scripts' options.
+Options named in the prose of a file are checked too, against the union of the scripts' options.
 """
 
 from __future__ import annotations
@@ -25,9 +24,12 @@ MD_IDS = [str(p.relative_to(ph.REPO)) for p in MD_FILES]
 def help_options(script: str) -> frozenset[str]:
     path = ph.SCRIPTS_DIR / script
     assert path.is_file(), f"scripts/{script} does not exist"
-    proc = ph.script_help(script)
-    assert proc.returncode == 0, f"{script} --help failed ({proc.returncode}): {proc.stderr[-500:]}"
-    return frozenset(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", proc.stdout))
+    found: set[str] = set()
+    for verb in (None, *ph.VERB_SCRIPTS.get(script, ())):
+        proc = ph.script_help(script, verb)
+        assert proc.returncode == 0, f"{script} {verb or ''} --help failed ({proc.returncode}): {proc.stderr[-500:]}"
+        found |= set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", proc.stdout))
+    return frozenset(found)
 
 
 def all_options() -> frozenset[str]:
@@ -53,6 +55,7 @@ def test_documented_invocations_use_real_scripts_and_options(path):
 def test_options_named_in_prose_exist(path):
     _, body = ph.read_md(path)
     scripts = {s for s, _ in ph.documented_invocations(body)}
-    known = help_options(next(iter(scripts))) if len(scripts) == 1 else all_options()
+    # Prose may point at another command's option (e.g. `--playbook-id` of /devin:delegate).
+    known = help_options(next(iter(scripts))) | all_options() if len(scripts) == 1 else all_options()
     named = set(re.findall(r"`(--[a-z][a-z0-9-]*)", body))
     assert sorted(named - known) == [], f"{path.name} names options no script has"
