@@ -18,8 +18,7 @@ def main(args, json_mode):
     sid = cli.session_id(args, settings)
     client = cli.client(settings)
     if args.dry_run:
-        return cli.emit_dry_run({"dry_run": True, "request": client.build(
-            "GET", sessions.SESSION, path={"devin_id": sid}).describe()}, json_mode)
+        return cli.dry_run_request(client, json_mode, "GET", sessions.SESSION, path={"devin_id": sid})
     session = sessions.get_session(client, sid)
     cli.emit(session, json_mode, lambda: cli.show_session(session, f"Devin session {sid}"))
 

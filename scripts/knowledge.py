@@ -51,15 +51,14 @@ def main(args, json_mode):
                     raise cli.InvalidInput("--search must be at most 200 printable characters")
                 params["search"] = args.search
         if args.dry_run:
-            return cli.emit_dry_run({"dry_run": True, "request": client.build(
-                "GET", template, params={**params, "first": min(limit, 200)}).describe()}, json_mode)
+            return cli.dry_run_request(client, json_mode,
+                                       "GET", template, params={**params, "first": min(limit, 200)})
         page = res.list_items(client, template, limit=limit, params=params, action=f"knowledge_{args.verb}")
         fields = ("note_id", "folder_path", "name") if args.verb == "list" else ("folder_id", "path", "name")
         return cli.emit(page, json_mode, lambda: cli.show_items("item(s)", page["items"], fields))
     if args.verb == "get":
         if args.dry_run:
-            return cli.emit_dry_run({"dry_run": True, "request": client.build(
-                "GET", res.NOTE, path={"note_id": args.note_id}).describe()}, json_mode)
+            return cli.dry_run_request(client, json_mode, "GET", res.NOTE, path={"note_id": args.note_id})
         note = res.get_note(client, args.note_id)
         return cli.emit(note, json_mode, lambda: cli.show_object(f"Knowledge note {args.note_id}", note))
     if args.verb == "delete":

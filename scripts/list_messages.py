@@ -25,8 +25,8 @@ def main(args, json_mode):
     client = cli.client(settings, deadline_s=120)
     if args.dry_run:
         params = {"first": sessions.PAGE_MAX, **({"after": args.after} if args.after else {})}
-        return cli.emit_dry_run({"dry_run": True, "request": client.build(
-            "GET", sessions.SESSION + "/messages", path={"devin_id": sid}, params=params).describe()}, json_mode)
+        return cli.dry_run_request(client, json_mode,
+                                   "GET", sessions.SESSION + "/messages", path={"devin_id": sid}, params=params)
     page = sessions.list_messages(client, sid, limit=args.limit, after=args.after)
     cli.emit(page, json_mode, lambda: _text(page, sid))
 

@@ -34,8 +34,7 @@ def main(args, json_mode):
         if args.enterprise:
             params["org_ids"] = [settings.org_id]
         template = sessions.ENT_SESSIONS if args.enterprise else sessions.SESSIONS
-        return cli.emit_dry_run({"dry_run": True, "request": client.build("GET", template, params=params).describe()},
-                                json_mode)
+        return cli.dry_run_request(client, json_mode, "GET", template, params=params)
     page = sessions.list_sessions(client, limit=args.limit, fetch_all=args.all, tags=args.tag,
                                   created_after=args.created_after, created_before=args.created_before,
                                   enterprise=args.enterprise)

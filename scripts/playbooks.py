@@ -37,15 +37,14 @@ def main(args, json_mode):
         if not 0 < args.limit <= 1000:
             raise cli.InvalidInput("--limit must be between 1 and 1000")
         if args.dry_run:
-            return cli.emit_dry_run({"dry_run": True, "request": client.build(
-                "GET", res.PLAYBOOKS, params={"first": min(args.limit, 200)}).describe()}, json_mode)
+            return cli.dry_run_request(client, json_mode,
+                                       "GET", res.PLAYBOOKS, params={"first": min(args.limit, 200)})
         page = res.list_items(client, res.PLAYBOOKS, limit=args.limit, action="list_playbooks")
         return cli.emit(page, json_mode, lambda: cli.show_items("playbook(s)", page["items"],
                                                                 ("playbook_id", "macro", "title")))
     if args.verb == "get":
         if args.dry_run:
-            return cli.emit_dry_run({"dry_run": True, "request": client.build(
-                "GET", res.PLAYBOOK, path={"playbook_id": args.playbook_id}).describe()}, json_mode)
+            return cli.dry_run_request(client, json_mode, "GET", res.PLAYBOOK, path={"playbook_id": args.playbook_id})
         pb = res.get_playbook(client, args.playbook_id)
         return cli.emit(pb, json_mode, lambda: cli.show_object(f"Playbook {args.playbook_id}", pb))
     if args.verb == "delete":

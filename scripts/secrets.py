@@ -27,8 +27,7 @@ def main(args, json_mode):
         if not 0 < args.limit <= res.SECRET_SCAN_MAX:
             raise cli.InvalidInput(f"--limit must be between 1 and {res.SECRET_SCAN_MAX}")
         if args.dry_run:
-            return cli.emit_dry_run({"dry_run": True, "request": client.build(
-                "GET", res.SECRETS, params={"first": min(args.limit, 200)}).describe()}, json_mode)
+            return cli.dry_run_request(client, json_mode, "GET", res.SECRETS, params={"first": min(args.limit, 200)})
         page = res.list_items(client, res.SECRETS, limit=args.limit, action="list_secrets")
         return cli.emit(page, json_mode, lambda: cli.show_items("secret(s) (metadata only)", page["items"],
                                                                 ("secret_id", "key", "secret_type", "note")))

@@ -23,8 +23,7 @@ def main(args, json_mode):
     changing = bool(args.add or args.remove or args.set is not None)
     policy = cli.load_policy(settings) if changing else None
     if args.dry_run and not changing:
-        return cli.emit_dry_run({"dry_run": True, "request": client.build(
-            "GET", sessions.SESSION + "/tags", path={"devin_id": sid}).describe()}, json_mode)
+        return cli.dry_run_request(client, json_mode, "GET", sessions.SESSION + "/tags", path={"devin_id": sid})
     result = sessions.update_tags(client, policy, sid, add=args.add, remove=args.remove, replace=args.set,
                                   dry_run=args.dry_run)
     if args.dry_run:

@@ -27,8 +27,7 @@ def main(args, json_mode):
     settings = cli.settings(args)
     sid = cli.session_id(args, settings)
     if args.dry_run:
-        return cli.emit_dry_run({"dry_run": True, "request": cli.client(settings).build(
-            "GET", sessions.SESSION, path={"devin_id": sid}).describe()}, json_mode)
+        return cli.dry_run_request(cli.client(settings), json_mode, "GET", sessions.SESSION, path={"devin_id": sid})
     result = sessions.wait(lambda deadline: cli.client(settings, deadline_s=deadline), sid,
                            timeout_s=args.timeout, interval_s=args.interval,
                            max_interval_s=max(60.0, args.interval), progress=output.note)

@@ -265,3 +265,8 @@ def show_object(headline: str, obj) -> str:
 def check_id(value: str, what: str) -> str:
     from .ids import check_resource_id
     return check_resource_id(value, what)
+
+
+def dry_run_request(client, json_mode: bool, method: str, template: str, **kw) -> int:
+    """--dry-run of a single request: build it (all checks apply), print it, send nothing."""
+    return emit_dry_run({"dry_run": True, "request": client.build(method, template, **kw).describe()}, json_mode)
