@@ -88,6 +88,15 @@ def test_lost_create_answer_is_reconciled_not_repeated(emu, run):
     assert len(emu.requests("POST", R_SESSIONS)) == 1 and len(emu.sessions_in(emu.org_id)) == 1
 
 
+@pytest.mark.parametrize("kind", ["malformed_json", "wrong_content_type", "nan_json"])
+def test_unreadable_create_answer_is_reconciled(emu, run, kind):
+    emu.set_fault("POST", R_SESSIONS, kind)
+    r = run("create_session.py", "--json", "--title", "garbled " + kind, "--prompt", "x")
+    assert r.rc == 0, r.all
+    assert r.json["is_new_session"] is True and r.json["session_id"] == emu.sessions_in(emu.org_id)[0]["session_id"]
+    assert len(emu.requests("POST", R_SESSIONS)) == 1
+
+
 def test_failed_create_reports_unknown_outcome_honestly(emu, run):
     emu.set_fault("POST", R_SESSIONS, "status", status=502)
     r = run("create_session.py", "--json", "--title", "t502", "--prompt", "x")

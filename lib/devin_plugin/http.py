@@ -352,7 +352,15 @@ class Client:
                                    "(the token must not travel elsewhere)", http_status=status)
                 if status >= 400 or status < 200:
                     raise self._status_error(req, raw)
-                data = self._read_json(raw, req)
+                try:
+                    data = self._read_json(raw, req)
+                except ApiError as err:
+                    if req.mutating and not req.safe_to_repeat:
+                        # The server said yes but its answer is unreadable: the create or message happened.
+                        raise UnknownOutcome(f"{req.method} {req.template} was accepted ({status}) but "
+                                             f"{err.message}; it has probably taken effect",
+                                             http_status=status) from None
+                    raise
                 return Response(status, data, attempt, dict(raw.headers))
             finally:
                 raw.close()
