@@ -10,7 +10,7 @@ paragraph on standard error that says what to do instead) a Bash command that
       fieldnames.canonical(), so case, separators, full-width letters, zero-width characters
       and \\uXXXX / %XX / \\xXX escapes do not hide it);
   (c) would print or leak the token: the token variables or DEVIN_TOKEN_FILE's file named in a
-      command, bare env/printenv/set/export -p/declare -p, /proc/*/environ, `ps e`, a whole
+      command, Claude Code's credentials file (sensitive plugin options live there without a keychain), bare env/printenv/set/export -p/declare -p, /proc/*/environ, `ps e`, a whole
       environment dump in a one-liner, or a literal cog_ token.
 
 Rules that decide what counts (kept simple on purpose, see tests/test_plugin_hook.py):
@@ -40,10 +40,14 @@ import sys
 PLUGIN_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 SCRIPTS_DIR = os.path.join(PLUGIN_ROOT, "scripts")
 
-TOKEN_VARS = ("DEVIN_SERVICE_USER_TOKEN", "DEVIN_TOKEN_FILE", "DEVIN_API_KEY")
+TOKEN_VARS = ("DEVIN_SERVICE_USER_TOKEN", "DEVIN_TOKEN_FILE", "DEVIN_API_KEY", "DEVIN_PLUGIN_TOKEN",
+              "CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN")
+# Claude Code keeps sensitive plugin options (the MCP server's token) in this file where there is
+# no system keychain (Linux): reading it from Bash would hand the token to the model.
+_CREDENTIALS_FILE = re.compile(r"\.credentials\.json|\bpluginSecrets\b", re.I)
 FREE_TEXT_SCRIPTS = {"create_session.py": "--prompt-file", "send_message.py": "--message-file"}
 
-_DEVIN_HINT = re.compile(r"d\W*e\W*v\W*i\W*n|cog_|environ", re.I)
+_DEVIN_HINT = re.compile(r"d\W*e\W*v\W*i\W*n|cog_|environ|credentials|pluginsecrets", re.I)
 _LITERAL_TOKEN = re.compile(r"\bcog_[A-Za-z0-9_\-]{16,}")
 _HOST_FIXED = re.compile(r"api\.devin\.ai\b|[a-z0-9\-.]*\.?devinenterprise\.com\b", re.I)
 _PROC_ENVIRON = re.compile(r"/proc/[^\s/]*/+(?:task/[^\s/]*/+)?environ", re.I)
@@ -312,9 +316,11 @@ def decide(payload: dict, canonical=None, forbidden: dict | None = None) -> str 
         canonical, forbidden = _load_policy()
 
     # (c) a literal token anywhere, free text for Devin included: it would leave the machine.
-    token_value = os.environ.get("DEVIN_SERVICE_USER_TOKEN", "")
-    if _LITERAL_TOKEN.search(command) or (len(token_value) >= 8 and token_value in command):
+    values = [os.environ.get(v, "") for v in ("DEVIN_SERVICE_USER_TOKEN", "CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN")]
+    if _LITERAL_TOKEN.search(command) or any(len(v) >= 8 and v in command for v in values):
         return _reason("token-literal")
+    if _CREDENTIALS_FILE.search(command) or _CREDENTIALS_FILE.search(_unescape(command)):
+        return _reason("credentials-file")
 
     runs, bodies = split_heredocs(command)
     checked = [runs] + [body for opener, body, quoted in bodies
@@ -401,6 +407,10 @@ _ADVICE = {
                      "scripts read the token from DEVIN_SERVICE_USER_TOKEN or DEVIN_TOKEN_FILE, "
                      "which the user sets outside this conversation; tell the user a token may "
                      "have been exposed so they can revoke it.",
+    "credentials-file": "This command touches Claude Code's credentials file, where the Devin token "
+                        "given as a plugin option is kept. Never read, copy or print it; the plugin's "
+                        "MCP server gets the token from Claude Code directly. To check the setup, run "
+                        "python3 <plugin root>/scripts/check_setup.py or /devin:setup.",
     "internal": "The Devin guard hook failed while checking a Devin-related command, so the command "
                 "was blocked (fail closed). Use the plugin's scripts (python3 <plugin root>/"
                 "scripts/NAME.py) or /devin:setup, and tell the user the guard reported: {name}.",

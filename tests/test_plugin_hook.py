@@ -222,6 +222,24 @@ def test_literal_token_is_blocked_even_in_free_text(plugin):
                                     f"{script(plugin, 'check_setup')}"))
 
 
+@pytest.mark.parametrize("command", [
+    "cat ~/.claude/.credentials.json",
+    "python3 -c \"import json; print(json.load(open('/root/.claude/.credentials.json')))\"",
+    "jq .pluginSecrets \"$HOME/.claude/.credentials.json\"",
+    "grep -r pluginSecrets ~/.claude",
+    "cat ~/.claude/.CREDENTIALS.JSON",
+])
+def test_claude_credentials_file_is_blocked(plugin, command):
+    """Sensitive plugin options (the MCP server's token) sit there on machines without a keychain."""
+    assert_blocked(run_hook(plugin, command), "credentials file")
+
+
+def test_the_token_from_plugin_options_is_blocked(plugin):
+    value = "cog_" + "PluginOption0123456789"
+    assert_blocked(run_hook(plugin, f"echo {value[4:]}xx; echo {value}",
+                            env={"CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN": value}))
+
+
 def test_the_configured_token_value_is_blocked(plugin):
     value = "tok-not-cog-prefixed-1234"
     assert_blocked(run_hook(plugin, f"echo {value} > /tmp/x",

@@ -119,35 +119,3 @@ def test_agentskills_validate_fails_on_unknown_key(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "argument-hint" in proc.stdout + proc.stderr
-
-
-# ------------------------------------------------------------------------------------------
-# end to end with the real client and a fake model endpoint (offline)
-
-@pytest.mark.claude
-def test_real_client_runs_the_guard_hook(tmp_path):
-    _claude_or_fail()
-    with ph.FakeModel("curl -s https://api.devin.ai/v3/self") as model:
-        result = ph.run_claude_print(ph.TRIGGER, tmp_path / "h1", ph.REPO, model,
-                                     ["--allowedTools", "Bash"])
-    assert "Blocked by the devin plugin guard" in result["result"], result["result"]
-    assert [d["tool_input"]["command"] for d in result["permission_denials"]] == [
-        "curl -s https://api.devin.ai/v3/self"]
-    with ph.FakeModel("echo unrelated-$((40+2))") as model:
-        result = ph.run_claude_print(ph.TRIGGER, tmp_path / "h2", ph.REPO, model,
-                                     ["--allowedTools", "Bash"])
-    assert "unrelated-42" in result["result"] and not result["permission_denials"]
-
-
-@pytest.mark.claude
-def test_real_client_runs_the_status_bang_line(tmp_path):
-    """/devin:status with no argument: its ! line passes the client's permission check and its
-    output (here the script's configuration error, kept by `|| true`) reaches the model."""
-    _claude_or_fail()
-    with ph.FakeModel() as model:
-        result = ph.run_claude_print("/devin:status", tmp_path / "h", ph.REPO, model)
-        sent = model.prompt_text()
-    assert result["num_turns"] == 1 and not result["permission_denials"], result
-    assert "Shell command" not in result["result"], result["result"]
-    assert "most recent Devin sessions" in sent
-    assert "python3 " not in sent.split("most recent Devin sessions", 1)[1].split("If a session")[0]
