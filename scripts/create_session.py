@@ -7,7 +7,7 @@ The task text comes from --prompt-file PATH ('-' for standard input) or --prompt
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, output, sessions
+from devin_plugin import cli, config, output, sessions
 
 
 def build():
@@ -49,26 +49,14 @@ def main(args, json_mode):
     policy = cli.load_policy(settings)
     client = cli.client(settings, deadline_s=120)
     result = sessions.create_session(client, policy, payload, force_new=args.force_new,
-                                     dedup_days=args.dedup_days, settle_s=settle_seconds(), dry_run=args.dry_run,
+                                     dedup_days=args.dedup_days, settle_s=config.dedup_settle_seconds(),
+                                     dry_run=args.dry_run,
                                      note=lambda m: output.note("devin: " + m))
     if args.dry_run:
         return cli.emit_dry_run(result, json_mode)
     head = ("Created Devin session " if result["is_new_session"] else
             "Found an active session with the same title (not created again): ") + str(result.get("session_id"))
     cli.emit(result, json_mode, lambda: cli.show_session(result, head))
-
-
-def settle_seconds() -> float:
-    """How long to wait before the second look for a same-title session created elsewhere."""
-    import os
-    raw = os.environ.get("DEVIN_DEDUP_SETTLE_SECONDS", "2")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise cli.InvalidInput("DEVIN_DEDUP_SETTLE_SECONDS must be a number of seconds") from None
-    if not 0 <= value <= 30:
-        raise cli.InvalidInput("DEVIN_DEDUP_SETTLE_SECONDS must be between 0 and 30")
-    return value
 
 
 if __name__ == "__main__":

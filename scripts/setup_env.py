@@ -4,6 +4,9 @@
 The environment lives at ${DEVIN_PLUGIN_VENV:-${XDG_DATA_HOME:-~/.local/share}/devin-plugin/venv} and is
 installed from the plugin's hash-pinned requirements.txt (pip --require-hashes). Running it again is
 cheap: a stamp records what was installed, and nothing is done while it still matches.
+
+--with-mcp installs requirements-mcp.txt instead: the same pins plus the optional MCP server extra
+(the `mcp` SDK) that scripts/mcp_server.py needs. An environment with the extra also serves the scripts.
 """
 
 import argparse
@@ -20,28 +23,33 @@ sys.path.insert(0, str(ROOT / "lib"))
 from devin_plugin.boot import venv_candidates  # noqa: E402  (stdlib only)
 
 REQUIREMENTS = ROOT / "requirements.txt"
+REQUIREMENTS_MCP = ROOT / "requirements-mcp.txt"
 STAMP_NAME = ".devin-plugin-stamp"
 
 
-def wanted_stamp() -> str:
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+def wanted_stamp(requirements: Path = REQUIREMENTS) -> str:
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
     return f"{digest} python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def healthy(target: Path) -> bool:
+def healthy(target: Path, with_mcp: bool = False) -> bool:
     python = target / "bin" / "python"
     if not python.is_file():
         return False
     try:
-        if (target / STAMP_NAME).read_text().strip() != wanted_stamp():
-            return False
+        stamp = (target / STAMP_NAME).read_text().strip()
     except OSError:
         return False
-    probe = subprocess.run([str(python), "-c", "import requests, jsonschema, yaml"], capture_output=True)
+    # The MCP set is a superset of the base set: it serves a plain check too.
+    accepted = {wanted_stamp(REQUIREMENTS_MCP)} if with_mcp else {wanted_stamp(), wanted_stamp(REQUIREMENTS_MCP)}
+    if stamp not in accepted:
+        return False
+    modules = "requests, jsonschema, yaml" + (", mcp" if stamp == wanted_stamp(REQUIREMENTS_MCP) else "")
+    probe = subprocess.run([str(python), "-c", "import " + modules], capture_output=True)
     return probe.returncode == 0
 
 
-def install(target: Path, say) -> None:
+def install(target: Path, say, requirements: Path = REQUIREMENTS) -> None:
     say(f"creating the environment at {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -51,11 +59,11 @@ def install(target: Path, say) -> None:
                          "or Ubuntu run: sudo apt-get install python3-venv")
     say("installing the pinned, hash-checked requirements")
     proc = subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                           "--no-input", "--require-hashes", "-r", str(REQUIREMENTS)], capture_output=True, text=True)
+                           "--no-input", "--require-hashes", "-r", str(requirements)], capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise SystemExit("devin: config: installing the requirements failed: " + " | ".join(tail))
-    (target / STAMP_NAME).write_text(wanted_stamp() + "\n")
+    (target / STAMP_NAME).write_text(wanted_stamp(requirements) + "\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +81,8 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="only report whether the environment is ready")
     ap.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
     ap.add_argument("--json", action="store_true", help="print one JSON document on standard output")
+    ap.add_argument("--with-mcp", action="store_true",
+                    help="also install the optional MCP server extra (requirements-mcp.txt)")
     args = ap.parse_args()
     args.check = args.check or args.dry_run
     if sys.version_info < (3, 10):
@@ -85,14 +95,16 @@ def main() -> int:
         if not args.json:
             print(f"devin setup: {msg}", file=sys.stderr)
 
-    if healthy(target):
+    requirements = REQUIREMENTS_MCP if args.with_mcp else REQUIREMENTS
+    if healthy(target, args.with_mcp):
         state = "ready"
     elif args.check:
         state = "missing"
     else:
-        install(target, say)
-        state = "installed" if healthy(target) else "broken"
-    doc = {"environment": str(target), "state": state, "python": sys.version.split()[0], "steps": steps}
+        install(target, say, requirements)
+        state = "installed" if healthy(target, args.with_mcp) else "broken"
+    doc = {"environment": str(target), "state": state, "python": sys.version.split()[0], "steps": steps,
+           "mcp_extra": args.with_mcp}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

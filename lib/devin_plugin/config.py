@@ -188,3 +188,17 @@ def load(env=None, *, need_token: bool = True) -> Settings:
     if need_token or env.get("DEVIN_SERVICE_USER_TOKEN") or env.get("DEVIN_TOKEN_FILE"):
         token = read_token(env)
     return Settings(base, version, org, token, state_dir(env), config_dir(env))
+
+
+def dedup_settle_seconds(env=None) -> float:
+    """DEVIN_DEDUP_SETTLE_SECONDS: the wait before create's second look for a same-title session
+    created elsewhere at the same moment (cross-machine dedup); 0 turns the second look off."""
+    env = os.environ if env is None else env
+    raw = env.get("DEVIN_DEDUP_SETTLE_SECONDS") or "2"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("DEVIN_DEDUP_SETTLE_SECONDS must be a number of seconds") from None
+    if not 0 <= value <= 30:
+        raise ConfigError("DEVIN_DEDUP_SETTLE_SECONDS must be between 0 and 30")
+    return value
