@@ -4,9 +4,12 @@
 Usage (from any directory; every path is relative to this file):
 
     python3 dev.py setup            create/refresh .venv from requirements-dev.txt
+                                    and requirements-mcp.txt (the MCP server extra)
     python3 dev.py test [ARGS...]   setup + pinned Claude Code client, then pytest
     python3 dev.py demo [ARGS...]   setup, then .venv/bin/python tools/demo.py
     python3 dev.py bench [ARGS...]  setup, then .venv/bin/python bench/benchmark.py
+    python3 dev.py mutmut [ARGS...] setup, then mutation testing of the policy, the
+                                    HTTP helper and the dedup logic (tools/mutation.py)
     python3 dev.py claude           install the pinned Claude Code client only
                                     (prints the path of its binary)
     python3 dev.py lock [--upgrade] regenerate requirements*.txt (needs the
@@ -16,6 +19,8 @@ Environment variables:
 
     DEVIN_PLUGIN_CLAUDE_BIN     use this Claude Code binary instead of
                                 installing the pinned one
+    DEVIN_PLUGIN_GEMINI_BIN     likewise for the pinned Gemini CLI (used only
+                                for `gemini extensions validate`)
     DEVIN_PLUGIN_TEST_WORKERS   pytest-xdist workers for `test` (default
                                 auto = one per CPU; 0 = run in one process)
     XDG_CACHE_HOME              where the client is cached (default ~/.cache)
@@ -40,11 +45,18 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, ".venv")
 VENV_PY = os.path.join(VENV, "bin", "python")
 STAMP = os.path.join(VENV, ".dev-stamp")
-REQ_FILES = ("requirements.txt", "requirements-dev.txt")
+REQ_FILES = ("requirements.txt", "requirements-dev.txt", "requirements-mcp.txt")
+# Installed into .venv in this order; requirements-mcp.txt is the optional MCP server extra
+# (the same pins as the other two plus the `mcp` SDK), so the tests can drive the server.
+VENV_INSTALL = ("requirements-dev.txt", "requirements-mcp.txt")
 
 CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
 CLAUDE_VERSION = "2.1.330"
 CLAUDE_ENV = "DEVIN_PLUGIN_CLAUDE_BIN"
+# Gemini CLI, only for its offline `gemini extensions validate` (tests/test_manifests.py).
+GEMINI_PACKAGE = "@google/gemini-cli"
+GEMINI_VERSION = "0.61.0"
+GEMINI_ENV = "DEVIN_PLUGIN_GEMINI_BIN"
 WORKERS_ENV = "DEVIN_PLUGIN_TEST_WORKERS"
 
 # Pinned tool used only by `lock` (never by setup/test/CI).
@@ -243,33 +255,34 @@ def ensure_python_env():
         run_quiet_or_fail([python, "-m", "venv", VENV], "creating .venv")
         if not os.path.isfile(VENV_PY):
             raise DevError("creating .venv did not produce %s" % VENV_PY)
-        log("installing requirements-dev.txt into .venv (hash-checked) ...")
-        cmd = [
-            VENV_PY, "-m", "pip", "install",
-            "--require-hashes",
-            "--no-input",
-            "--quiet",
-            "-r", os.path.join(ROOT, "requirements-dev.txt"),
-        ]
-        proc = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=pip_env(),
-            check=False,
-        )
-        for line in proc.stdout.decode("utf-8", "replace").splitlines():
-            # An index directory of a local mirror that lacks a project makes
-            # older pips warn once per package; that is noise, not a problem.
-            if "is ignored: it is neither a file nor a directory" not in line:
-                sys.stderr.write(line + "\n")
-        if proc.returncode != 0:
-            raise DevError(
-                "pip install --require-hashes -r requirements-dev.txt failed "
-                "(exit %d); .venv left without a stamp, the next run rebuilds it"
-                % proc.returncode
+        for req in VENV_INSTALL:
+            log("installing %s into .venv (hash-checked) ..." % req)
+            cmd = [
+                VENV_PY, "-m", "pip", "install",
+                "--require-hashes",
+                "--no-input",
+                "--quiet",
+                "-r", os.path.join(ROOT, req),
+            ]
+            proc = subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=pip_env(),
+                check=False,
             )
+            for line in proc.stdout.decode("utf-8", "replace").splitlines():
+                # An index directory of a local mirror that lacks a project makes
+                # older pips warn once per package; that is noise, not a problem.
+                if "is ignored: it is neither a file nor a directory" not in line:
+                    sys.stderr.write(line + "\n")
+            if proc.returncode != 0:
+                raise DevError(
+                    "pip install --require-hashes -r %s failed "
+                    "(exit %d); .venv left without a stamp, the next run rebuilds it"
+                    % (req, proc.returncode)
+                )
         tmp = STAMP + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(
@@ -411,6 +424,45 @@ def ensure_claude():
     return binary
 
 
+def ensure_gemini():
+    """Install @google/gemini-cli@GEMINI_VERSION once (cache outside the repo); return its binary."""
+    override = os.environ.get(GEMINI_ENV)
+    if override:
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise DevError("%s=%s is not an executable file" % (GEMINI_ENV, override))
+        return override
+    target = os.path.join(cache_root(), "gemini-cli-" + GEMINI_VERSION)
+    binary = os.path.join(target, "node_modules", ".bin", "gemini")
+    marker = os.path.join(target, ".dev-installed")
+    if os.path.isfile(marker) and os.access(binary, os.X_OK):
+        return binary
+    with FileLock("gemini-cli-" + GEMINI_VERSION):
+        if os.path.isfile(marker) and os.access(binary, os.X_OK):
+            return binary
+        npm = shutil.which("npm")
+        if not npm:
+            raise DevError("npm not found on PATH; install Node.js and npm")
+        start = time.monotonic()
+        log("installing Gemini CLI %s into %s (one time, ~100 MB) ..." % (GEMINI_VERSION, target))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        work = tempfile.mkdtemp(prefix=".gemini-cli-install-", dir=os.path.dirname(target))
+        try:
+            run_quiet_or_fail(
+                [npm, "install", "--prefix", work, "--no-audit", "--no-fund", "--no-update-notifier",
+                 "--loglevel=error", "%s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION)],
+                "npm install %s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION), cwd=work)
+            with open(os.path.join(work, ".dev-installed"), "w", encoding="utf-8") as f:
+                f.write(GEMINI_VERSION + "\n")
+            if os.path.lexists(target):
+                shutil.rmtree(target)
+            os.rename(work, target)
+        finally:
+            if os.path.isdir(work):
+                shutil.rmtree(work, ignore_errors=True)
+        log("Gemini CLI %s installed in %s" % (GEMINI_VERSION, fmt_secs(start)))
+    return binary
+
+
 # --------------------------------------------------------------------------
 # commands
 
@@ -451,6 +503,7 @@ def cmd_claude(args):
 def cmd_test(args):
     ensure_python_env()
     claude = ensure_claude()
+    gemini = ensure_gemini()
     argv = [VENV_PY, "-m", "pytest"]
     # pytest-xdist: measured on the 2-core CI machine kind, `-n auto` (= 2
     # workers there) halves the suite's wall time, so it is the default.
@@ -465,7 +518,7 @@ def cmd_test(args):
         argv += ["-n", workers]
     argv += list(args)
     log("running pytest (%s=%s) ..." % (CLAUDE_ENV, claude))
-    rc = run_in_venv(argv, venv_env({CLAUDE_ENV: claude}))
+    rc = run_in_venv(argv, venv_env({CLAUDE_ENV: claude, GEMINI_ENV: gemini}))
     if rc == 5:
         log("FAILED: pytest collected no tests (pytest exit code 5)")
         return 5
@@ -484,6 +537,10 @@ def run_script(relpath, args):
 
 def cmd_demo(args):
     return run_script(os.path.join("tools", "demo.py"), args)
+
+
+def cmd_mutmut(args):
+    return run_script(os.path.join("tools", "mutation.py"), args)
 
 
 def cmd_bench(args):
@@ -521,6 +578,8 @@ def cmd_lock(args):
         for src, dst in (
             ("requirements.in", "requirements.txt"),
             ("requirements-dev.in", "requirements-dev.txt"),
+            # after the other two: it is constrained by both
+            ("requirements-mcp.in", "requirements-mcp.txt"),
         ):
             out = os.path.join(scratch, dst)
             cmd = [
@@ -563,6 +622,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "claude": cmd_claude,
     "lock": cmd_lock,
+    "mutmut": cmd_mutmut,
 }
 
 
