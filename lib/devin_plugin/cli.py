@@ -183,6 +183,7 @@ def when(ts) -> str:
 
 
 def session_lines(s: dict) -> list[str]:
+    s = output.clean(s)  # credential query parameters cut from URLs in text mode too (audit H3)
     lines = [f"session: {s.get('session_id')}", f"title: {s.get('title') or '(none)'}",
              "status: " + str(s.get("status")) + (f" ({s.get('status_detail')})" if s.get("status_detail") else "")]
     lines.append(f"url: {s.get('url')}")
@@ -249,6 +250,7 @@ def verb_parser(prog: str, description: str):
 def show_items(title: str, items, fields) -> str:
     if not items:
         return f"No {title} found."
+    items = output.clean(items)
     rows = ["  ".join("-" if it.get(f) is None else str(it.get(f)) for f in fields)
             for it in items if isinstance(it, dict)]
     return f"{len(items)} {title}:\n" + output.fence("\n".join(rows))
@@ -256,7 +258,7 @@ def show_items(title: str, items, fields) -> str:
 
 def show_object(headline: str, obj) -> str:
     lines = []
-    for key, value in (obj or {}).items():
+    for key, value in output.clean(obj or {}).items():
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         lines.append(f"{key}: {text}")
     return headline + "\n" + output.fence("\n".join(lines))

@@ -290,7 +290,10 @@ class Client:
     def _prepare(self, req: Request) -> requests.PreparedRequest:
         kwargs = {"params": req.params, "auth": _BearerAuth(self.settings.token)}
         if req.body is not None:
-            kwargs["data"] = json.dumps(req.body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            try:
+                kwargs["data"] = json.dumps(req.body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except ValueError:  # NaN or Infinity: not JSON, and never sent
+                raise InvalidInput("the request could not be prepared (NaN or Infinity in the body)") from None
             kwargs["headers"] = {"Content-Type": "application/json"}
         if req.files is not None:
             name, fh, _size, ctype = req.files

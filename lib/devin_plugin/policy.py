@@ -175,7 +175,8 @@ class Policy:
                 if n not in self.base["gated_fields"] or n in self.enabled_gated]
 
     def _check_output_schema(self, schema) -> None:
-        size = len(json.dumps(schema, ensure_ascii=False).encode("utf-8"))
+        # Measured as ASCII-escaped JSON, never smaller than its UTF-8 bytes: the strictest reading of "64 KB".
+        size = len(json.dumps(schema))
         cap = self.limits["structured_output_schema_max_bytes"]
         if size > cap:
             raise InvalidInput(f"structured_output_schema is {size} bytes; the limit is {cap}. Nothing was sent.")

@@ -16,7 +16,9 @@ _secrets: set[str] = set()
 
 def register_secret(value: str | None) -> None:
     """Remember an exact secret value so that it is masked wherever it shows up."""
-    if value and len(value) >= 4:
+    # At least 8 characters: a bare prefix such as "cog_" (a refused token) must not become a mask that
+    # eats the start of other tokens and so stops the patterns below from masking the rest of them.
+    if value and len(value) >= 8:
         _secrets.add(value)
 
 

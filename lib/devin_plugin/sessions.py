@@ -107,8 +107,8 @@ def get_session(client, session_id: str) -> dict:
         if not found:
             raise first
         session = found[0]
-    if not isinstance(session, dict):
-        raise ApiError("the API answered with something that is not a session")
+    if not isinstance(session, dict) or str(session.get("session_id", "")).lower() != session_id:
+        raise ApiError("the API answered with something that is not this session")
     if session.get("org_id") not in (None, client.settings.org_id):
         raise NotFound(f"session {session_id} is not in organization {client.settings.org_id}")
     return session
@@ -205,6 +205,7 @@ def create_session(client, policy, payload: dict, *, force_new: bool = False, de
         if not force_new:
             existing, info = find_active_by_title(client, title, days=dedup_days)
             if existing:
+                existing = _earliest_if_young(client, title, existing, days=dedup_days, settle_s=settle_s)
                 note(f"an active session with this title already exists ({existing.get('session_id')}); "
                      "returning it instead of creating another (use --force-new to create anyway)")
                 return dict(existing, is_new_session=False)
@@ -231,6 +232,7 @@ def converge(client, title: str, mine: dict, *, days: float, settle_s: float,
     name the same survivor; a racer created later always sees the earlier ones it loses to.
     """
     mine_id = mine["session_id"]
+    winner, ended = mine, False
     for attempt in range(2):
         if attempt:
             if settle_s <= 0 or settle_s >= client.remaining() - 5:
@@ -240,17 +242,40 @@ def converge(client, title: str, mine: dict, *, days: float, settle_s: float,
             peers = active_with_title(client, title, days=days)
         except DevinError:
             break  # we created our session; failing to look again must not turn that into an error
-        peers.setdefault(mine_id, mine)
-        winner = min(peers.values(), key=lambda s: (s.get("created_at") or 0, s.get("session_id")))
-        if winner["session_id"] != mine_id:
+        if not ended:
+            peers.setdefault(mine_id, mine)
+        if peers:
+            winner = min(peers.values(), key=lambda s: (s.get("created_at") or 0, s.get("session_id")))
+        if winner["session_id"] != mine_id and not ended:
+            # An earlier session exists, so ours can never be the survivor: end it at once. The answer
+            # waits for the last look, because an even earlier racer may show up only by then.
             note(f"another session with this title was created at the same time ({winner['session_id']}); "
-                 f"ending ours ({mine_id}) and answering with that one")
+                 f"ending ours ({mine_id}) and answering with the earliest one")
             try:
                 client.call("DELETE", SESSION, path={"devin_id": mine_id}, action="dedup_converge")
             except DevinError as err:
                 note(f"could not end the duplicate {mine_id}: {err.message}; end it by hand")
-            return dict(winner, is_new_session=False, duplicate_ended=mine_id)
+            ended = True
+    if ended:
+        return dict(winner, is_new_session=False, duplicate_ended=mine_id)
     return dict(mine, is_new_session=True)
+
+
+def _earliest_if_young(client, title: str, found: dict, *, days: float, settle_s: float, sleep=time.sleep) -> dict:
+    """A session found by dedup may be another machine's racer that is about to end itself for an earlier
+    one; when it is young, look again after the settle delay and answer with the earliest active one."""
+    created = found.get("created_at")
+    if (settle_s <= 0 or not isinstance(created, (int, float)) or time.time() - created > settle_s + 60
+            or settle_s >= client.remaining() - 5):
+        return found
+    sleep(settle_s)
+    try:
+        peers = active_with_title(client, title, days=days)
+    except DevinError:
+        return found
+    if not peers:
+        return found
+    return min(peers.values(), key=lambda s: (s.get("created_at") or 0, s.get("session_id")))
 
 
 def active_with_title(client, title: str, *, days: float, max_checked: int = DEDUP_MIN_CHECKED) -> dict:
