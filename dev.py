@@ -196,6 +196,16 @@ def remove_venv():
         shutil.rmtree(VENV)
 
 
+def npm_env():
+    """The environment for npm: node also trusts the system's CA bundle (as pip does), in case no
+    npmrc names a cafile (a fresh HOME otherwise fails with SELF_SIGNED_CERT_IN_CHAIN here)."""
+    env = dict(os.environ)
+    system_cas = "/etc/ssl/certs/ca-certificates.crt"
+    if "NODE_EXTRA_CA_CERTS" not in env and os.path.isfile(system_cas):
+        env["NODE_EXTRA_CA_CERTS"] = system_cas
+    return env
+
+
 def run_quiet_or_fail(cmd, what, **kwargs):
     """Run cmd; on failure show its output and raise a one-line DevError."""
     proc = subprocess.run(
@@ -374,12 +384,6 @@ def ensure_claude():
         # into place, so an interrupted install is never mistaken for a
         # finished one. (npm's .bin links are relative, so renaming is safe.)
         work = tempfile.mkdtemp(prefix=".claude-code-install-", dir=os.path.dirname(target))
-        npm_env = dict(os.environ)
-        system_cas = "/etc/ssl/certs/ca-certificates.crt"
-        if "NODE_EXTRA_CA_CERTS" not in npm_env and os.path.isfile(system_cas):
-            # Let node trust the system's CA bundle too (as pip does), in case
-            # no npmrc names a cafile.
-            npm_env["NODE_EXTRA_CA_CERTS"] = system_cas
         try:
             run_quiet_or_fail(
                 [
@@ -394,7 +398,7 @@ def ensure_claude():
                 ],
                 "npm install %s@%s" % (CLAUDE_PACKAGE, CLAUDE_VERSION),
                 cwd=work,
-                env=npm_env,
+                env=npm_env(),
             )
             work_bin = claude_bin_in(work)
             ok, text = claude_version_ok(work_bin)
@@ -450,7 +454,7 @@ def ensure_gemini():
             run_quiet_or_fail(
                 [npm, "install", "--prefix", work, "--no-audit", "--no-fund", "--no-update-notifier",
                  "--loglevel=error", "%s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION)],
-                "npm install %s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION), cwd=work)
+                "npm install %s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION), cwd=work, env=npm_env())
             with open(os.path.join(work, ".dev-installed"), "w", encoding="utf-8") as f:
                 f.write(GEMINI_VERSION + "\n")
             if os.path.lexists(target):
