@@ -7,7 +7,7 @@ Usage (from any directory; every path is relative to this file):
                                     and requirements-mcp.txt (the MCP server extra)
     python3 dev.py test [ARGS...]   setup + pinned Claude Code client, then pytest
     python3 dev.py demo [ARGS...]   setup, then .venv/bin/python tools/demo.py
-    python3 dev.py bench [ARGS...]  setup, then .venv/bin/python bench/benchmark.py
+    python3 dev.py bench [ARGS...]  setup, then .venv/bin/python benchmarks/benchmark.py
     python3 dev.py mutmut [ARGS...] setup, then mutation testing of the policy, the
                                     HTTP helper and the dedup logic (tools/mutation.py)
     python3 dev.py claude           install the pinned Claude Code client only
@@ -548,7 +548,7 @@ def cmd_mutmut(args):
 
 
 def cmd_bench(args):
-    return run_script(os.path.join("bench", "benchmark.py"), args)
+    return run_script(os.path.join("benchmarks", "benchmark.py"), args)
 
 
 LOCK_HEADER = """\

@@ -1,5 +1,5 @@
 """Hostile responses, beyond tests/test_http_guard.py: each ends in the contract's typed error and
-exit code within the call's deadline. Peak memory per case: bench/hostile_memory.py.
+exit code within the call's deadline. Peak memory per case: benchmarks/hostile_memory.py.
 
 Cases already in test_http_guard.py (not repeated): truncated JSON, NaN, duplicate keys, text/plain,
 oversized with Content-Length and chunked, a 300 MiB gzip bomb on 200, an HTML 404, a slow drip on a

@@ -4,7 +4,7 @@
 Each command runs as a fresh process against the local emulator, interleaved round by round so
 machine noise hits every command alike. Prints medians and ratios; this is a benchmark, not a test.
 
-Usage: python3 dev.py bench   (or .venv/bin/python bench/benchmark.py [--rounds N])
+Usage: python3 dev.py bench   (or .venv/bin/python benchmarks/benchmark.py [--rounds N])
 """
 
 from __future__ import annotations

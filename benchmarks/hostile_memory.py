@@ -6,7 +6,7 @@ guarded helper (devin_plugin.http.Client) and reports its own ru_maxrss, the err
 A baseline case (a normal answer) and, for the bombs, a naive `requests` client reading the whole
 body show what the caps save.
 
-    python3 dev.py setup && .venv/bin/python bench/hostile_memory.py [--json]
+    python3 dev.py setup && .venv/bin/python benchmarks/hostile_memory.py [--json]
 """
 
 from __future__ import annotations

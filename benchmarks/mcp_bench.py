@@ -9,7 +9,7 @@ One run, one emulator on loopback, rounds interleaved so machine noise hits ever
   - cold:      `python scripts/get_session.py SESSION --json` as a new process.
 Also the server's cold start (spawn, initialize, first call), a few times. Goal: MCP warm <= curl | jq.
 
-Usage: .venv/bin/python bench/mcp_bench.py [--rounds N]   (needs the MCP extra: python3 dev.py setup)
+Usage: .venv/bin/python benchmarks/mcp_bench.py [--rounds N]   (needs the MCP extra: python3 dev.py setup)
 """
 
 from __future__ import annotations
