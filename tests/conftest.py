@@ -122,3 +122,11 @@ def sent(emu, method=None, route_part=None):
             continue
         out.append(e)
     return out
+
+
+@pytest.fixture(scope="session")
+def plugin_venv(tmp_path_factory) -> Path:
+    """A plugin environment that setup_env.py reports as ready, without a network install
+    (for the real-client tests, whose /devin:setup and scripts must find one)."""
+    import anthropic_standin
+    return anthropic_standin.ready_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")

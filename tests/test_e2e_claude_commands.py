@@ -53,10 +53,6 @@ def hostile_text(cwd: Path) -> str:
             "\ttabbed — ünïcödé ✓ {a,b} *.py ~root !! %s %n")
 
 
-@pytest.fixture(scope="session")
-def plugin_venv(tmp_path_factory) -> Path:
-    return st.ready_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")
-
 
 @pytest.fixture
 def client(tmp_path, emu, plugin_venv):

@@ -28,10 +28,6 @@ GUARD = "Blocked by the devin plugin guard"
 MARKER = "stray-marker"
 
 
-@pytest.fixture(scope="session")
-def plugin_venv(tmp_path_factory) -> Path:
-    return st.ready_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")
-
 
 @pytest.fixture
 def client(tmp_path, emu, plugin_venv):

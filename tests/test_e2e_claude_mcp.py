@@ -59,10 +59,6 @@ TOKEN_VARS = ("DEVIN_SERVICE_USER_TOKEN", "DEVIN_TOKEN_FILE", "DEVIN_API_KEY", "
 NO_TOKEN_ENV = {"DEVIN_SERVICE_USER_TOKEN": None, "DEVIN_TOKEN_FILE": None, "DEVIN_ORG_ID": None}
 
 
-@pytest.fixture(scope="session")
-def plugin_venv(tmp_path_factory) -> Path:
-    return st.ready_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")
-
 
 @pytest.fixture
 def client(tmp_path, emu, plugin_venv):
