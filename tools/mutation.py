@@ -40,7 +40,8 @@ SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*"] + [
      "active_with_title")]
 TESTS = ["tests/test_policy.py", "tests/test_core_units.py", "tests/test_http_guard.py",
          "tests/test_hostile_responses.py", "tests/test_audit_findings.py", "tests/test_properties.py",
-         "tests/test_dedup.py", "tests/test_exact_messages.py", "tests/test_helper_edges.py"]
+         "tests/test_dedup.py", "tests/test_exact_messages.py", "tests/test_helper_edges.py",
+         "tests/test_mutation_gaps.py"]
 # Tests that start a real script process: they run the unmutated copy, so they are left out here.
 DESELECT = ["test_forbidden_field_through_real_processes_sends_nothing",
             "test_token_absent_from_files_and_outputs_as_a_process",

@@ -175,7 +175,9 @@ def _never_sent(exc: BaseException) -> bool:
         seen.add(id(cur))
         if isinstance(cur, (NewConnectionError, ConnectTimeoutError)):
             return True
-        stack.extend([getattr(cur, "reason", None), cur.__cause__, cur.__context__])
+        # urllib3 sometimes keeps a plain string in .reason: follow exceptions only.
+        stack.extend(x for x in (getattr(cur, "reason", None), cur.__cause__, cur.__context__)
+                     if isinstance(x, BaseException))
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False
 
