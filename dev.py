@@ -313,10 +313,6 @@ def ensure_python_env():
 # pinned Claude Code client (npm package, cached outside the repository)
 
 
-def claude_dir():
-    return os.path.join(cache_root(), "claude-code-" + CLAUDE_VERSION)
-
-
 def claude_bin_in(prefix):
     return os.path.join(prefix, "node_modules", ".bin", "claude")
 
@@ -351,39 +347,35 @@ def claude_version_ok(binary):
         shutil.rmtree(home, ignore_errors=True)
 
 
-def ensure_claude():
-    """Install @anthropic-ai/claude-code@CLAUDE_VERSION once; return its binary."""
-    override = os.environ.get(CLAUDE_ENV)
+def ensure_npm_tool(title, package, version, bin_name, env_var, size, verify=None):
+    """Install package@version once into the cache (outside the repo); return its binary.
+
+    An executable named by env_var wins. The install goes to a scratch directory next to the
+    target and is renamed into place only once it works, so an interrupted install is never
+    mistaken for a finished one (npm's .bin links are relative, so renaming is safe).
+    verify(work_dir) returns (ok, text) for a fresh install; text is kept in the marker.
+    """
+    override = os.environ.get(env_var)
     if override:
         if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise DevError("%s=%s is not an executable file" % (CLAUDE_ENV, override))
+            raise DevError("%s=%s is not an executable file" % (env_var, override))
         return override
-
-    target = claude_dir()
-    binary = claude_bin_in(target)
+    name = package.rsplit("/", 1)[-1]
+    target = os.path.join(cache_root(), "%s-%s" % (name, version))
+    binary = os.path.join(target, "node_modules", ".bin", bin_name)
     marker = os.path.join(target, ".dev-installed")
     if os.path.isfile(marker) and os.access(binary, os.X_OK):
         return binary
-
-    with FileLock("claude-code-" + CLAUDE_VERSION):
+    with FileLock("%s-%s" % (name, version)):
         if os.path.isfile(marker) and os.access(binary, os.X_OK):
             return binary
         npm = shutil.which("npm")
         if not npm:
-            raise DevError(
-                "npm not found on PATH; install Node.js and npm "
-                "(e.g. `apt-get install nodejs npm`)"
-            )
+            raise DevError("npm not found on PATH; install Node.js and npm (e.g. `apt-get install nodejs npm`)")
         start = time.monotonic()
-        log(
-            "installing Claude Code %s into %s (one time, ~380 MB) ..."
-            % (CLAUDE_VERSION, target)
-        )
+        log("installing %s %s into %s (one time, %s) ..." % (title, version, target, size))
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        # Install into a scratch directory next to the target and rename it
-        # into place, so an interrupted install is never mistaken for a
-        # finished one. (npm's .bin links are relative, so renaming is safe.)
-        work = tempfile.mkdtemp(prefix=".claude-code-install-", dir=os.path.dirname(target))
+        work = tempfile.mkdtemp(prefix=".%s-install-" % name, dir=os.path.dirname(target))
         try:
             run_quiet_or_fail(
                 [
@@ -391,30 +383,18 @@ def ensure_claude():
                     "--prefix", work,
                     "--no-audit", "--no-fund",
                     "--no-update-notifier",
-                    "--engine-strict=false",  # declares node>=22; works on 20
-                    "--ignore-scripts=false",  # postinstall places the binary
+                    "--engine-strict=false",  # Claude Code declares node>=22; works on 20
+                    "--ignore-scripts=false",  # Claude Code's postinstall places its binary
                     "--loglevel=error",
-                    "%s@%s" % (CLAUDE_PACKAGE, CLAUDE_VERSION),
+                    "%s@%s" % (package, version),
                 ],
-                "npm install %s@%s" % (CLAUDE_PACKAGE, CLAUDE_VERSION),
+                "npm install %s@%s" % (package, version),
                 cwd=work,
                 env=npm_env(),
             )
-            work_bin = claude_bin_in(work)
-            ok, text = claude_version_ok(work_bin)
+            ok, text = verify(work) if verify else (True, version)
             if not ok:
-                # The package's postinstall copies the native binary over a
-                # placeholder; if npm skipped scripts, run it ourselves.
-                pkg = os.path.join(work, "node_modules", *CLAUDE_PACKAGE.split("/"))
-                node = shutil.which("node")
-                if node and os.path.isfile(os.path.join(pkg, "install.cjs")):
-                    run_quiet_or_fail([node, "install.cjs"], "claude-code postinstall", cwd=pkg)
-                    ok, text = claude_version_ok(work_bin)
-            if not ok:
-                raise DevError(
-                    "installed Claude Code does not run: `claude --version` said %r"
-                    % text[-300:]
-                )
+                raise DevError("installed %s does not run: `%s --version` said %r" % (title, bin_name, text[-300:]))
             with open(os.path.join(work, ".dev-installed"), "w", encoding="utf-8") as f:
                 f.write(text + "\n")
             if os.path.lexists(target):
@@ -424,47 +404,33 @@ def ensure_claude():
         finally:
             if os.path.isdir(work):
                 shutil.rmtree(work, ignore_errors=True)
-        log("Claude Code %s installed in %s" % (CLAUDE_VERSION, fmt_secs(start)))
+        log("%s %s installed in %s" % (title, version, fmt_secs(start)))
     return binary
+
+
+def _verify_claude(work):
+    work_bin = claude_bin_in(work)
+    ok, text = claude_version_ok(work_bin)
+    if not ok:
+        # The package's postinstall copies the native binary over a placeholder; if npm
+        # skipped scripts, run it ourselves.
+        pkg = os.path.join(work, "node_modules", *CLAUDE_PACKAGE.split("/"))
+        node = shutil.which("node")
+        if node and os.path.isfile(os.path.join(pkg, "install.cjs")):
+            run_quiet_or_fail([node, "install.cjs"], "claude-code postinstall", cwd=pkg)
+            ok, text = claude_version_ok(work_bin)
+    return ok, text
+
+
+def ensure_claude():
+    """The pinned Claude Code client."""
+    return ensure_npm_tool("Claude Code", CLAUDE_PACKAGE, CLAUDE_VERSION, "claude", CLAUDE_ENV, "~380 MB",
+                           verify=_verify_claude)
 
 
 def ensure_gemini():
-    """Install @google/gemini-cli@GEMINI_VERSION once (cache outside the repo); return its binary."""
-    override = os.environ.get(GEMINI_ENV)
-    if override:
-        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise DevError("%s=%s is not an executable file" % (GEMINI_ENV, override))
-        return override
-    target = os.path.join(cache_root(), "gemini-cli-" + GEMINI_VERSION)
-    binary = os.path.join(target, "node_modules", ".bin", "gemini")
-    marker = os.path.join(target, ".dev-installed")
-    if os.path.isfile(marker) and os.access(binary, os.X_OK):
-        return binary
-    with FileLock("gemini-cli-" + GEMINI_VERSION):
-        if os.path.isfile(marker) and os.access(binary, os.X_OK):
-            return binary
-        npm = shutil.which("npm")
-        if not npm:
-            raise DevError("npm not found on PATH; install Node.js and npm")
-        start = time.monotonic()
-        log("installing Gemini CLI %s into %s (one time, ~100 MB) ..." % (GEMINI_VERSION, target))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        work = tempfile.mkdtemp(prefix=".gemini-cli-install-", dir=os.path.dirname(target))
-        try:
-            run_quiet_or_fail(
-                [npm, "install", "--prefix", work, "--no-audit", "--no-fund", "--no-update-notifier",
-                 "--loglevel=error", "%s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION)],
-                "npm install %s@%s" % (GEMINI_PACKAGE, GEMINI_VERSION), cwd=work, env=npm_env())
-            with open(os.path.join(work, ".dev-installed"), "w", encoding="utf-8") as f:
-                f.write(GEMINI_VERSION + "\n")
-            if os.path.lexists(target):
-                shutil.rmtree(target)
-            os.rename(work, target)
-        finally:
-            if os.path.isdir(work):
-                shutil.rmtree(work, ignore_errors=True)
-        log("Gemini CLI %s installed in %s" % (GEMINI_VERSION, fmt_secs(start)))
-    return binary
+    """The pinned Gemini CLI (only for its offline `gemini extensions validate`)."""
+    return ensure_npm_tool("Gemini CLI", GEMINI_PACKAGE, GEMINI_VERSION, "gemini", GEMINI_ENV, "~100 MB")
 
 
 # --------------------------------------------------------------------------

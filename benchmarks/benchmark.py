@@ -10,6 +10,7 @@ Usage: python3 dev.py bench   (or .venv/bin/python benchmarks/benchmark.py [--ro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -38,17 +39,23 @@ def timed(cmd, env, stdin=None) -> float:
     return elapsed
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rounds", type=int, default=21)
-    args = ap.parse_args()
+@contextlib.contextmanager
+def emulated_session():
+    """An emulator with one session, and the environment a script needs to read it: (env, sid)."""
     with Emulator(clock=ManualClock(time.time())) as emu, tempfile.TemporaryDirectory() as tmp:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
                "XDG_STATE_HOME": f"{tmp}/state", "XDG_CONFIG_HOME": f"{tmp}/config",
                "DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token, "DEVIN_ORG_ID": emu.org_id}
         sid = emu.create_session_direct(emu.org_id, prompt="benchmark", title="benchmark")["session_id"]
-        url = f"{emu.url}/v3/organizations/{emu.org_id}/sessions/{sid}"
-        env["BENCH_URL"] = url
+        env["BENCH_URL"] = f"{emu.url}/v3/organizations/{emu.org_id}/sessions/{sid}"
+        yield env, sid
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=21)
+    args = ap.parse_args()
+    with emulated_session() as (env, sid):
         floor = ("import os, json, requests; r = requests.get(os.environ['BENCH_URL'], headers={'Authorization': "
                  "'Bearer ' + os.environ['DEVIN_SERVICE_USER_TOKEN']}, timeout=10); print(json.dumps(r.json()))")
         commands = {

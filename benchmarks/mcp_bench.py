@@ -18,28 +18,17 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from devin_emulator import Emulator, ManualClock  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark import emulated_session, timed  # noqa: E402
 
 PY = sys.executable
-
-
-def run_cmd(cmd, env) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {cmd[:3]}\n"
-                         f"{proc.stderr.decode(errors='replace')[-400:]}")
-    return elapsed
 
 
 async def bench(rounds: int, cold_starts: int, env: dict, sid: str) -> dict:
@@ -64,17 +53,17 @@ async def bench(rounds: int, cold_starts: int, env: dict, sid: str) -> dict:
         async with Client(stdio_client(params, errlog=devnull)) as client:
             for _ in range(3):  # warm up both sides
                 await client.call_tool("get_session", {"session": sid})
-                run_cmd(script, env)
+                timed(script, env)
                 if have_curl:
-                    run_cmd(curl, env)
+                    timed(curl, env)
             for _ in range(rounds):
                 start = time.perf_counter()
                 res = await client.call_tool("get_session", {"session": sid})
                 samples["MCP get_session, warm"].append(time.perf_counter() - start)
                 assert not res.is_error and res.structured_content["session_id"] == sid
                 if have_curl:
-                    samples["curl | jq"].append(run_cmd(curl, env))
-                samples["get_session.py --json (cold process)"].append(run_cmd(script, env))
+                    samples["curl | jq"].append(timed(curl, env))
+                samples["get_session.py --json (cold process)"].append(timed(script, env))
     return {k: v for k, v in samples.items() if v}
 
 
@@ -84,12 +73,7 @@ def main() -> int:
     ap.add_argument("--cold-starts", type=int, default=5)
     args = ap.parse_args()
     import anyio
-    with Emulator(clock=ManualClock(time.time())) as emu, tempfile.TemporaryDirectory() as tmp:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8",
-               "XDG_STATE_HOME": f"{tmp}/state", "XDG_CONFIG_HOME": f"{tmp}/config",
-               "DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token, "DEVIN_ORG_ID": emu.org_id}
-        sid = emu.create_session_direct(emu.org_id, prompt="benchmark", title="benchmark")["session_id"]
-        env["BENCH_URL"] = f"{emu.url}/v3/organizations/{emu.org_id}/sessions/{sid}"
+    with emulated_session() as (env, sid):
         samples = anyio.run(bench, args.rounds, args.cold_starts, env, sid)
     med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
     print(f"get_session against the emulator on loopback, median of {args.rounds} interleaved rounds "

@@ -9,10 +9,7 @@ cheap: a stamp records what was installed, and nothing is done while it still ma
 (the `mcp` SDK) that scripts/mcp_server.py needs. An environment with the extra also serves the scripts.
 """
 
-import argparse
 import hashlib
-import json
-import os
 import subprocess
 import sys
 import venv
@@ -20,7 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
-from devin_plugin.boot import venv_candidates  # noqa: E402  (stdlib only)
+from devin_plugin import cli, output  # noqa: E402  (stdlib only, like boot)
+from devin_plugin.boot import venv_candidates  # noqa: E402
+from devin_plugin.errors import ConfigError  # noqa: E402
 
 REQUIREMENTS = ROOT / "requirements.txt"
 REQUIREMENTS_MCP = ROOT / "requirements-mcp.txt"
@@ -55,64 +54,52 @@ def install(target: Path, say, requirements: Path = REQUIREMENTS) -> None:
     try:
         venv.EnvBuilder(clear=True, with_pip=True, symlinks=True).create(str(target))
     except Exception as exc:  # ensurepip missing is the usual cause on Debian
-        raise SystemExit(f"devin: config: cannot create a virtual environment ({type(exc).__name__}); on Debian "
-                         "or Ubuntu run: sudo apt-get install python3-venv")
+        raise ConfigError(f"cannot create a virtual environment ({type(exc).__name__}); on Debian "
+                          "or Ubuntu run: sudo apt-get install python3-venv") from None
     say("installing the pinned, hash-checked requirements")
     proc = subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
                            "--no-input", "--require-hashes", "-r", str(requirements)], capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise SystemExit("devin: config: installing the requirements failed: " + " | ".join(tail))
+        raise ConfigError("installing the requirements failed: " + " | ".join(tail))
     (target / STAMP_NAME).write_text(wanted_stamp(requirements) + "\n")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        doc = {"error": {"kind": "invalid_input", "message": f"{message} (see setup_env.py --help)",
-                         "http_status": None}}
-        if "--json" in sys.argv[1:]:
-            print(json.dumps(doc, indent=2))
-        print(f"devin: invalid_input: {doc['error']['message']}", file=sys.stderr)
-        sys.exit(2)
+def build():
+    p = cli.parser("setup_env.py", __doc__)
+    p.add_argument("--check", action="store_true", help="only report whether the environment is ready")
+    p.add_argument("--with-mcp", action="store_true",
+                   help="also install the optional MCP server extra (requirements-mcp.txt)")
+    return p
 
 
-def main() -> int:
-    ap = _Parser(prog="setup_env.py", description=__doc__)
-    ap.add_argument("--check", action="store_true", help="only report whether the environment is ready")
-    ap.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
-    ap.add_argument("--json", action="store_true", help="print one JSON document on standard output")
-    ap.add_argument("--with-mcp", action="store_true",
-                    help="also install the optional MCP server extra (requirements-mcp.txt)")
-    args = ap.parse_args()
-    args.check = args.check or args.dry_run
+def main(args, json_mode) -> int:
+    check = args.check or args.dry_run
     if sys.version_info < (3, 10):
-        raise SystemExit("devin: config: Python 3.10 or newer is needed; this is " + sys.version.split()[0])
+        raise ConfigError("Python 3.10 or newer is needed; this is " + sys.version.split()[0])
     target = venv_candidates()[0]
     steps = []
 
     def say(msg):
         steps.append(msg)
-        if not args.json:
-            print(f"devin setup: {msg}", file=sys.stderr)
+        if not json_mode:
+            output.note(f"devin setup: {msg}")
 
     requirements = REQUIREMENTS_MCP if args.with_mcp else REQUIREMENTS
     if healthy(target, args.with_mcp):
         state = "ready"
-    elif args.check:
+    elif check:
         state = "missing"
     else:
         install(target, say, requirements)
         state = "installed" if healthy(target, args.with_mcp) else "broken"
     doc = {"environment": str(target), "state": state, "python": sys.version.split()[0], "steps": steps,
            "mcp_extra": args.with_mcp}
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        words = {"ready": "is ready", "installed": "was installed and is ready", "missing": "is not installed",
-                 "broken": "was installed but does not import its packages"}
-        print(f"Plugin environment {target} {words[state]}.")
+    words = {"ready": "is ready", "installed": "was installed and is ready", "missing": "is not installed",
+             "broken": "was installed but does not import its packages"}
+    cli.emit(doc, json_mode, lambda: f"Plugin environment {target} {words[state]}.")
     return 0 if state in ("ready", "installed") else 3
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, build))

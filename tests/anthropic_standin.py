@@ -231,27 +231,16 @@ class AnthropicStandin:
 
 import os  # noqa: E402
 import re  # noqa: E402
-import site  # noqa: E402
 import subprocess  # noqa: E402
-import venv  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import plugin_helpers as ph  # noqa: E402
 
 
 def ready_venv(dest: Path) -> Path:
-    """A plugin environment that scripts/setup_env.py reports as ready, without any install: a bare
-    venv that sees the dev environment's packages, stamped with setup_env's current stamp (as
-    tests/test_setup_env.py does). Scripts re-exec into it through DEVIN_PLUGIN_VENV."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("_setup_env", ph.SCRIPTS_DIR / "setup_env.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(str(dest))
-    (site_dir,) = dest.glob("lib/python3*/site-packages")
-    (site_dir / "dev.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    (dest / mod.STAMP_NAME).write_text(mod.wanted_stamp() + "\n")
-    return dest
+    """A plugin environment that scripts/setup_env.py reports as ready, without any install."""
+    from conftest import stand_in_plugin_venv
+    return stand_in_plugin_venv(dest)
 
 
 @dataclass

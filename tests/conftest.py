@@ -124,9 +124,30 @@ def sent(emu, method=None, route_part=None):
     return out
 
 
+def setup_env_module():
+    """scripts/setup_env.py loaded as a module (for its STAMP_NAME and wanted_stamp)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("setup_env_under_test", SCRIPTS / "setup_env.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def stand_in_plugin_venv(dest: Path, *, stamped: bool = True) -> Path:
+    """A plugin environment without any install (no network): a bare venv that sees the dev
+    environment's packages, stamped (by default) so that setup_env.py reports it ready."""
+    import site
+    import venv
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(str(dest))
+    (site_dir,) = dest.glob("lib/python3*/site-packages")
+    (site_dir / "dev.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    if stamped:
+        mod = setup_env_module()
+        (dest / mod.STAMP_NAME).write_text(mod.wanted_stamp() + "\n")
+    return dest
+
+
 @pytest.fixture(scope="session")
 def plugin_venv(tmp_path_factory) -> Path:
-    """A plugin environment that setup_env.py reports as ready, without a network install
-    (for the real-client tests, whose /devin:setup and scripts must find one)."""
-    import anthropic_standin
-    return anthropic_standin.ready_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")
+    """A ready plugin environment for the real-client tests, whose /devin:setup and scripts need one."""
+    return stand_in_plugin_venv(tmp_path_factory.mktemp("plugin-venv") / "venv")

@@ -434,16 +434,9 @@ def test_entry_point_says_what_to_install_without_the_extra(tmp_path):
 
 
 def test_setup_env_with_mcp_accepts_only_an_environment_with_the_extra(dirs, tmp_path):
-    import importlib.util
-    import site
-    import venv
-    spec = importlib.util.spec_from_file_location("setup_env_mcp", SCRIPTS / "setup_env.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    target = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(str(target))
-    (site_dir,) = target.glob("lib/python3*/site-packages")
-    (site_dir / "dev.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    from conftest import setup_env_module, stand_in_plugin_venv
+    mod = setup_env_module()
+    target = stand_in_plugin_venv(tmp_path / "venv", stamped=False)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(dirs["home"]), "DEVIN_PLUGIN_VENV": str(target)}
 
     def state(*extra):

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, SCRIPTS
+from conftest import ROOT, SCRIPTS, setup_env_module, stand_in_plugin_venv
 
 
 def run_setup(env, *args):
@@ -24,17 +24,8 @@ def test_check_reports_a_missing_environment_without_installing(dirs):
 
 
 def test_a_matching_environment_is_left_alone_and_a_stale_one_is_not(dirs, tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("setup_env", SCRIPTS / "setup_env.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    # A stand-in environment (no network): a bare venv that sees the dev environment's packages.
-    import site
-    import venv
-    target = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(str(target))
-    (site_dir,) = target.glob("lib/python3*/site-packages")
-    (site_dir / "dev.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    mod = setup_env_module()
+    target = stand_in_plugin_venv(tmp_path / "venv", stamped=False)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(dirs["home"]), "DEVIN_PLUGIN_VENV": str(target)}
 
     def state():
