@@ -71,7 +71,8 @@ def run_case(emu, kind, params, mode="guarded") -> dict:
     if kind:
         emu.set_fault("GET", R_SESSIONS, kind, times=None, **params)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "lib"), mode, emu.url, emu.token, emu.org_id],
-                          capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
     if proc.returncode != 0:
         return {"kind": "child failed: " + proc.stderr.strip().splitlines()[-1][:200], "seconds": None,
                 "max_rss_mib": None}

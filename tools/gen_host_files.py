@@ -60,7 +60,7 @@ def agent_plugin_mcp(m: dict) -> dict:
 
 
 def claude_mcp(m: dict) -> dict:
-    env = {var: "${user_config.%s}" % key for var, key in USER_CONFIG_ENV.items()}
+    env = {var: f"${{user_config.{key}}}" for var, key in USER_CONFIG_ENV.items()}
     return {"mcpServers": {m["name"]: {"command": "python3", "args": [CLAUDE_ROOT_VAR + "/" + SERVER], "env": env}}}
 
 
@@ -104,7 +104,7 @@ def _frontmatter(text: str, path: Path) -> tuple[dict, str]:
 def _toml_string(text: str) -> str:
     """A TOML multi-line basic string holding exactly `text`."""
     body = text.replace("\\", "\\\\").replace('"""', '""\\"')
-    body = "".join(c if c in "\n\t" or ord(c) >= 0x20 and ord(c) != 0x7f else "\\u%04x" % ord(c) for c in body)
+    body = "".join(c if c in "\n\t" or ord(c) >= 0x20 and ord(c) != 0x7f else f"\\u{ord(c):04x}" for c in body)
     return '"""\n' + body + '"""'
 
 

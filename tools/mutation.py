@@ -101,7 +101,8 @@ CATEGORIES = [
      r'|"additionalProperties": True|"(XX\$schemaXX|\$SCHEMA)"|json-schema\.org|JSON-SCHEMA\.ORG'
      r'|"(XXtypeXX|TYPE)": "object"|stream=(None|False)|\(prepared, verify)'),
     ("acceptable: TLS and proxy arguments cannot be exercised over the loopback emulator's plain http",
-     r'(verify=(None|False)|proxies=None|proxies=\{\}, timeout=|\(prepared, stream=True, verify=True, proxies=\{\}, cert=None,$|'
+     r'(verify=(None|False)|proxies=None|proxies=\{\}, timeout=|'
+     r'\(prepared, stream=True, verify=True, proxies=\{\}, cert=None,$|'
      r'verify=True, cert=None|, proxies=\{\}, cert=None,\s*$)'),
     ("equivalent: same result (libyaml loader fallback, a copy of data that is never mutated, the UTF-8 codec "
      "name, JSON escaping the server decodes identically, defaults never reached)",
@@ -117,9 +118,11 @@ CATEGORIES = [
      r'max_items=max_checked, (action=(None|"XXdedupXX"|"DEDUP"))?\)|action="create_session", (safe_to_repeat=None)?\)|'
      r'else raw\.raw\.read\((None|65537|decode_content=True|65536, (decode_content=(None|False))?)|'
      r'reader\((None|65537|decode_content=True)|if \(reader\) or True|getattr\(raw\.raw, "read1", \)|'
-     r'title_lock\(client\.settings\.state_dir, (None, title|client\.settings\.org_id, None)|peers\.setdefault\(None, mine\))'),
+     r'title_lock\(client\.settings\.state_dir, (None, title|client\.settings\.org_id, None)'
+     r'|peers\.setdefault\(None, mine\))'),
     ("acceptable: cosmetic request header value (User-Agent, Accept)",
-     r'("XXUser-AgentXX"|"XXAcceptXX"|devin-plugin/0\.1XX|DEVIN-PLUGIN|"Accept": "(XXapplication/jsonXX|APPLICATION/JSON)")'),
+     r'("XXUser-AgentXX"|"XXAcceptXX"|devin-plugin/0\.1XX|DEVIN-PLUGIN|'
+     r'"Accept": "(XXapplication/jsonXX|APPLICATION/JSON)")'),
     ("acceptable: a limit or boundary moved by one where no caller or server value lands (text cut lengths, "
      "default timeouts, float time comparisons)",
      r'(len\(text\) (<|<=) (80|81)|len\(key\) (<|<=) (60|61)|text\[:81\]|\[:41\]|len\(text\) < limit|'
@@ -141,13 +144,14 @@ def _wording_only(minus: str, plus: str) -> bool:
 
 
 def categorize(diff: str) -> str:
-    minus = [l[1:] for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
-    plus = [l[1:] for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    minus = [ln[1:] for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:] for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
     changed = "\n".join(plus)
     for label, pattern in CATEGORIES:
         if re.search(pattern, changed, re.M):
             return label
-    if minus and plus and len(minus) == len(plus) and all(_wording_only(m, p) for m, p in zip(minus, plus)):
+    if (minus and plus and len(minus) == len(plus)
+            and all(_wording_only(m, p) for m, p in zip(minus, plus, strict=True))):
         return "acceptable: wording of a message, note or hint (no decision depends on it)"
     return "test gap: a behaviour the in-process tests do not pin yet (see the plan)"
 
@@ -220,7 +224,7 @@ def main(argv=None) -> int:
             return subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work, env=env,
                                   capture_output=True, text=True).stdout.strip()
         with ThreadPoolExecutor(max(1, a.max_children)) as pool:
-            diffs = dict(zip(survivors, pool.map(show, survivors)))
+            diffs = dict(zip(survivors, pool.map(show, survivors), strict=True))
         score = killed / total if total else 0.0
         report = {"mutants": total, "killed": killed, "by_status": dict(counts), "score": round(score, 4),
                   "seconds": round(elapsed, 1), "max_children": a.max_children, "mutmut_exit": rc,
