@@ -5,33 +5,35 @@ Prints what is missing and how to fix it. Exit 0 when ready, 3 for configuration
 4 when the API refuses the token or it cannot read the org's sessions.
 """
 
-import os
 import sys
+from typing import Callable
 
 import _prelude  # noqa: F401
-from devin_plugin import audit, cli, config, output
+from devin_plugin import audit, cli, config, output, routes
 from devin_plugin.errors import AuthError, ConfigError, DevinError
 
-PROBES = [  # (what, method, template, params, needed for basic use)
-    ("read sessions (ViewOrgSessions)", "/organizations/{org_id}/sessions", {"first": 1}, True),
-    ("read playbooks (ViewOrgPlaybooks)", "/organizations/{org_id}/playbooks", {"first": 1}, False),
-    ("read knowledge (ViewOrgKnowledge)", "/organizations/{org_id}/knowledge/notes", {"first": 1}, False),
-    ("secret metadata (ManageOrgSecrets)", "/organizations/{org_id}/secrets", {"first": 1}, False),
+PROBES = [  # (what, template, params, needed for basic use)
+    ("read sessions (ViewOrgSessions)", routes.SESSIONS, {"first": 1}, True),
+    ("read playbooks (ViewOrgPlaybooks)", routes.PLAYBOOKS, {"first": 1}, False),
+    ("read knowledge (ViewOrgKnowledge)", routes.NOTES, {"first": 1}, False),
+    ("secret metadata (ManageOrgSecrets)", routes.SECRETS, {"first": 1}, False),
 ]
 
 
-def build():
+def build() -> cli.Parser:
     return cli.parser("check_setup.py", __doc__)
 
 
-def main(args, json_mode):
-    checks, exit_code = [], 0
+def main(inv: cli.Invocation) -> int:
+    args, json_mode = inv.args, inv.json
+    checks: list[dict] = []
+    exit_code = 0
 
-    def add(name, ok, detail):
+    def add(name: str, ok: bool | None, detail: str) -> None:
         checks.append({"check": name, "ok": ok, "detail": detail})
 
     add("python", sys.version_info >= (3, 10), f"{sys.version.split()[0]} at {sys.executable}")
-    env = os.environ
+    env = inv.env
     settings = None
     try:
         base = config.parse_base_url(env.get("DEVIN_API_BASE") or config.DEFAULT_BASE)
@@ -63,7 +65,7 @@ def main(args, json_mode):
     if args.dry_run:
         add("API", None, "dry run: no request sent")
     elif settings is not None and exit_code == 0:
-        exit_code = _probe(settings, add)
+        exit_code = _probe(inv, settings, add)
     ready = exit_code == 0 and not args.dry_run
     doc = {"ready": ready, "checks": checks}
     if json_mode:
@@ -76,10 +78,11 @@ def main(args, json_mode):
     return exit_code
 
 
-def _probe(settings, add) -> int:
-    client = cli.client(settings, deadline_s=60)
+def _probe(inv: cli.Invocation, settings: config.Settings, add: Callable[[str, bool | None, str], None]) -> int:
+    from devin_plugin.http import Client
+    client = Client(settings, deadline_s=60, transport=inv.transport)
     try:
-        me = client.call("GET", "/self", action="check_setup").data or {}
+        me = client.call("GET", routes.SELF, action="check_setup").data or {}
     except AuthError as err:
         add("token accepted", False, err.message)
         return 4

@@ -4,23 +4,19 @@
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, sessions
+from devin_plugin import cli, formatting, sessions
 
 
-def build():
+def build() -> cli.Parser:
     p = cli.parser("get_session.py", __doc__)
     cli.add_session_arg(p)
     return p
 
 
-def main(args, json_mode):
-    settings = cli.settings(args)
-    sid = cli.session_id(args, settings)
-    client = cli.client(settings)
-    if args.dry_run:
-        return cli.dry_run_request(client, json_mode, "GET", sessions.SESSION, path={"devin_id": sid})
-    session = sessions.get_session(client, sid)
-    cli.emit(session, json_mode, lambda: cli.show_session(session, f"Devin session {sid}"))
+def main(inv: cli.Invocation) -> int:
+    sid = inv.session()
+    session = sessions.get_session(inv.client(), sid, dry_run=inv.dry_run)
+    return inv.emit_result(session, lambda: formatting.show_session(session, f"Devin session {sid}"))
 
 
 if __name__ == "__main__":

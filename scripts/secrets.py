@@ -8,33 +8,28 @@ prints a value; sessions use stored secrets by id (create_session.py --secret-id
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, resources as res
+from devin_plugin import cli, formatting, limits, resources, routes
 
 
-def build():
+def build() -> cli.Parser:
     p, sub, common = cli.verb_parser("secrets.py", __doc__)
     ls = sub.add_parser("list", parents=[common], help="list secret metadata (never values)")
-    ls.add_argument("--limit", type=int, default=200)
+    cli.add_limit(ls, 200, limits.SECRETS_LIST_MAX, "secrets")
     d = sub.add_parser("delete", parents=[common], help="delete a secret (irreversible)")
     d.add_argument("secret_id")
     return p
 
 
-def main(args, json_mode):
-    settings = cli.settings(args)
-    client = cli.client(settings)
-    if args.verb == "list":
-        if not 0 < args.limit <= res.SECRET_SCAN_MAX:
-            raise cli.InvalidInput(f"--limit must be between 1 and {res.SECRET_SCAN_MAX}")
-        if args.dry_run:
-            return cli.dry_run_request(client, json_mode, "GET", res.SECRETS, params={"first": min(args.limit, 200)})
-        page = res.list_items(client, res.SECRETS, limit=args.limit, action="list_secrets")
-        return cli.emit(page, json_mode, lambda: cli.show_items("secret(s) (metadata only)", page["items"],
-                                                                ("secret_id", "key", "secret_type", "note")))
-    result = res.delete_secret(client, args.secret_id, dry_run=args.dry_run)
-    if args.dry_run:
-        return cli.emit_dry_run(result, json_mode)
-    cli.emit(result, json_mode, lambda: f"Secret {args.secret_id} deleted.")
+def main(inv: cli.Invocation) -> int:
+    a = inv.args
+    client = inv.client()
+    if a.verb == "list":
+        cli.check_limit(a.limit, limits.SECRETS_LIST_MAX)
+        page = resources.list_items(client, routes.SECRETS, limit=a.limit, action="list_secrets", dry_run=inv.dry_run)
+        return inv.emit_result(page, lambda: formatting.show_items("secret(s) (metadata only)", page["items"],
+                                                                   ("secret_id", "key", "secret_type", "note")))
+    result = resources.delete_secret(client, a.secret_id, dry_run=inv.dry_run)
+    return inv.emit_result(result, lambda: f"Secret {a.secret_id} deleted.")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def install(target: Path, say, requirements: Path = REQUIREMENTS) -> None:
     (target / STAMP_NAME).write_text(wanted_stamp(requirements) + "\n")
 
 
-def build():
+def build() -> cli.Parser:
     p = cli.parser("setup_env.py", __doc__)
     p.add_argument("--check", action="store_true", help="only report whether the environment is ready")
     p.add_argument("--with-mcp", action="store_true",
@@ -73,7 +73,8 @@ def build():
     return p
 
 
-def main(args, json_mode) -> int:
+def main(inv: cli.Invocation) -> int:
+    args, json_mode = inv.args, inv.json
     check = args.check or args.dry_run
     if sys.version_info < (3, 10):
         raise ConfigError("Python 3.10 or newer is needed; this is " + sys.version.split()[0])
@@ -97,7 +98,7 @@ def main(args, json_mode) -> int:
            "mcp_extra": args.with_mcp}
     words = {"ready": "is ready", "installed": "was installed and is ready", "missing": "is not installed",
              "broken": "was installed but does not import its packages"}
-    cli.emit(doc, json_mode, lambda: f"Plugin environment {target} {words[state]}.")
+    inv.emit(doc, lambda: f"Plugin environment {target} {words[state]}.")
     return 0 if state in ("ready", "installed") else 3
 
 

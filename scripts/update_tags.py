@@ -7,7 +7,7 @@ import _prelude  # noqa: F401
 from devin_plugin import cli, output, sessions
 
 
-def build():
+def build() -> cli.Parser:
     p = cli.parser("update_tags.py", __doc__)
     cli.add_session_arg(p)
     p.add_argument("--add", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
@@ -16,20 +16,15 @@ def build():
     return p
 
 
-def main(args, json_mode):
-    settings = cli.settings(args)
-    sid = cli.session_id(args, settings)
-    client = cli.client(settings)
-    changing = bool(args.add or args.remove or args.set is not None)
-    policy = cli.load_policy(settings) if changing else None
-    if args.dry_run and not changing:
-        return cli.dry_run_request(client, json_mode, "GET", sessions.SESSION + "/tags", path={"devin_id": sid})
-    result = sessions.update_tags(client, policy, sid, add=args.add, remove=args.remove, replace=args.set,
-                                  dry_run=args.dry_run)
-    if args.dry_run:
-        return cli.emit_dry_run(result, json_mode)
+def main(inv: cli.Invocation) -> int:
+    a = inv.args
+    sid = inv.session()
+    changing = bool(a.add or a.remove or a.set is not None)
+    result = sessions.update_tags(inv.client(), inv.policy() if changing else None, sid, add=a.add,
+                                  remove=a.remove, replace=a.set, dry_run=inv.dry_run)
     head = f"Tags of {sid}" + (" now:" if changing else ":")
-    cli.emit(result, json_mode, lambda: head + "\n" + output.fence(", ".join(map(str, result["tags"])) or "(none)"))
+    return inv.emit_result(result, lambda: head + "\n" + output.fence(", ".join(map(str, result["tags"]))
+                                                                      or "(none)"))
 
 
 if __name__ == "__main__":

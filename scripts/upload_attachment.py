@@ -8,10 +8,10 @@ Only regular files under the working directory (symlinks that lead out are refus
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, resources as res
+from devin_plugin import cli, resources
 
 
-def build():
+def build() -> cli.Parser:
     p = cli.parser("upload_attachment.py", __doc__)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--allow-outside-cwd", action="store_true",
@@ -19,17 +19,14 @@ def build():
     return p
 
 
-def main(args, json_mode):
-    settings = cli.settings(args)
-    policy = cli.load_policy(settings)
-    spec = res.open_upload(args.file, max_bytes=policy.limit("upload_max_bytes"),
-                           allow_outside_cwd=args.allow_outside_cwd)
+def main(inv: cli.Invocation) -> int:
+    inv.settings()
+    spec = resources.open_upload(inv.args.file, max_bytes=inv.policy().limit("upload_max_bytes"),
+                                 allow_outside_cwd=inv.args.allow_outside_cwd, cwd=inv.cwd)
     with spec[1]:
-        result = res.upload(cli.client(settings, deadline_s=600), spec, dry_run=args.dry_run)
-    if args.dry_run:
-        return cli.emit_dry_run(result, json_mode)
-    cli.emit(result, json_mode, lambda: f"Uploaded {spec[0]} ({spec[2]} bytes). Pass it on with:\n"
-             f"  --attachment-url {result['url']}")
+        result = resources.upload(inv.client(600), spec, dry_run=inv.dry_run)
+    return inv.emit_result(result, lambda: f"Uploaded {spec[0]} ({spec[2]} bytes). Pass it on with:\n"
+                                           f"  --attachment-url {result['url']}")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ Progress goes to standard error; the final session (with a "wait" summary) to st
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, output, sessions
+from devin_plugin import cli, formatting, limits, output, sessions
+from devin_plugin.states import CLASS_WORDS
 
 
-def build():
+def build() -> cli.Parser:
     p = cli.parser("wait_session.py", __doc__)
     cli.add_session_arg(p)
     p.add_argument("--timeout", type=float, default=1800, metavar="SECONDS", help="give up after (default 1800)")
@@ -19,22 +20,19 @@ def build():
     return p
 
 
-def main(args, json_mode):
-    if not 0 < args.timeout <= 86400:
-        raise cli.InvalidInput("--timeout must be more than 0 and at most 86400 seconds")
-    if not 0 < args.interval <= 3600:
-        raise cli.InvalidInput("--interval must be more than 0 and at most 3600 seconds")
-    settings = cli.settings(args)
-    sid = cli.session_id(args, settings)
-    if args.dry_run:
-        return cli.dry_run_request(cli.client(settings), json_mode, "GET", sessions.SESSION, path={"devin_id": sid})
-    result = sessions.wait(lambda deadline: cli.client(settings, deadline_s=deadline), sid,
-                           timeout_s=args.timeout, interval_s=args.interval,
-                           max_interval_s=max(60.0, args.interval), progress=output.note)
-    outcome = result["wait"]["outcome"]
-    head = (f"Stopped waiting after {args.timeout:g} s; the session is still going." if outcome == "timeout"
-            else f"Session {sid}: {cli.CLASS_WORDS.get(outcome, outcome)}")
-    cli.emit(result, json_mode, lambda: cli.show_session(result, head))
+def main(inv: cli.Invocation) -> int:
+    a = inv.args
+    if not 0 < a.timeout <= limits.WAIT_SCRIPT_MAX_S:
+        raise cli.InvalidInput(f"--timeout must be more than 0 and at most {limits.WAIT_SCRIPT_MAX_S} seconds")
+    if not 0 < a.interval <= limits.WAIT_INTERVAL_MAX_S:
+        raise cli.InvalidInput(f"--interval must be more than 0 and at most {limits.WAIT_INTERVAL_MAX_S} seconds")
+    sid = inv.session()
+    result = sessions.wait(inv.client_factory(), sid, timeout_s=a.timeout, interval_s=a.interval,
+                           max_interval_s=max(60.0, a.interval), progress=output.note, dry_run=inv.dry_run)
+    outcome = result.get("wait", {}).get("outcome")
+    head = (f"Stopped waiting after {a.timeout:g} s; the session is still going." if outcome == "timeout"
+            else f"Session {sid}: {CLASS_WORDS.get(str(outcome), outcome)}")
+    return inv.emit_result(result, lambda: formatting.show_session(result, head))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from devin_plugin import config, ids, output, redact, sessions
+from devin_plugin import config, ids, output, redact, dedup, sessions
 from devin_plugin.errors import ConfigError, EXIT_CODES, InvalidInput
 from devin_plugin.http import backoff_delay, parse_retry_after
 
@@ -133,10 +133,10 @@ def test_retry_after_parsing(headers, expected):
 
 def test_title_is_derived_at_a_word_boundary():
     prompt = "Fix the flaky login test in the auth service\nand make sure the CI pipeline passes on main branch today"
-    title = sessions.derive_title(prompt)
+    title = dedup.derive_title(prompt)
     assert len(title) <= 80 and "\n" not in title and prompt.replace("\n", " ").startswith(title)
     assert not title.endswith(" ") and prompt.replace("\n", " ")[len(title)] == " "
-    assert sessions.derive_title("x" * 200) == "x" * 80
+    assert dedup.derive_title("x" * 200) == "x" * 80
 
 
 @pytest.mark.parametrize("status,detail,cls", [

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from devin_plugin import config, sessions
+from devin_plugin import config, dedup, sessions
 from devin_plugin import policy as policy_mod
 from devin_plugin.errors import ApiError, PolicyError, UnknownOutcome
 from devin_plugin.http import Client
@@ -46,44 +46,44 @@ def test_find_returns_the_active_exact_title_only(emu, c):
     direct(emu, "fix aXb")
     arch = direct(emu, "fix a.b")
     emu.update_session_direct(arch["session_id"], is_archived=True)
-    assert sessions.find_active_by_title(c, "fix a.b", days=7) == (None, {"checked": 3, "complete": True})
+    assert dedup.find_active_by_title(c, "fix a.b", days=7) == (None, {"checked": 3, "complete": True})
     want = direct(emu, "fix a.b", created_at=int(emu.clock.now()) + 10)
-    found, info = sessions.find_active_by_title(c, "fix a.b", days=7)
+    found, info = dedup.find_active_by_title(c, "fix a.b", days=7)
     assert found["session_id"] == want["session_id"] and info == {"checked": 1, "complete": True}
-    ended, _ = sessions.find_active_by_title(c, "fix aXb", days=7, any_status=True)
+    ended, _ = dedup.find_active_by_title(c, "fix aXb", days=7, any_status=True)
     assert ended["title"] == "fix aXb"
 
 
 def test_find_respects_the_window_and_other_orgs(emu, c):
     now = emu.clock.now()
     direct(emu, "old", created_at=int(now - 8 * 86400))
-    assert sessions.find_active_by_title(c, "old", days=7)[0] is None
-    assert sessions.find_active_by_title(c, "old", days=9)[0] is not None
+    assert dedup.find_active_by_title(c, "old", days=7)[0] is None
+    assert dedup.find_active_by_title(c, "old", days=9)[0] is not None
     q = emu.requests("GET", R_SESSIONS)[0].query
     assert int(q["created_after"][0]) == pytest.approx(time.time() - 7 * 86400, abs=5) and q["first"] == ["200"]
     foreign = dict(direct(emu, "mine"), org_id="org-other", session_id="devin-" + "f" * 32)
     emu.set_fault("GET", R_SESSIONS, "status", status=200, body=page([foreign]), content_type="application/json")
-    assert sessions.find_active_by_title(c, "mine", days=7)[0] is None
+    assert dedup.find_active_by_title(c, "mine", days=7)[0] is None
     emu.set_fault("GET", R_SESSIONS, "status", status=200, content_type="application/json",
                   body=page([dict(direct(emu, "early"), created_at=1)]))
-    assert sessions.find_active_by_title(c, "early", days=7)[0] is None
+    assert dedup.find_active_by_title(c, "early", days=7)[0] is None
 
 
 def test_find_pages_until_the_bound_and_says_when_incomplete(emu, c):
     emu.seed_sessions(emu.org_id, 450, title_prefix="bulk")
-    found, info = sessions.find_active_by_title(c, "absent", days=7, min_checked=300)
+    found, info = dedup.find_active_by_title(c, "absent", days=7, min_checked=300)
     assert found is None and info == {"checked": 400, "complete": False}
     assert [e.query.get("after") is None for e in emu.requests("GET", R_SESSIONS)] == [True, False]
-    found, info = sessions.find_active_by_title(c, "absent", days=7)
+    found, info = dedup.find_active_by_title(c, "absent", days=7)
     assert info == {"checked": 450, "complete": True}
-    found, info = sessions.find_active_by_title(c, "bulk 0", days=7)
+    found, info = dedup.find_active_by_title(c, "bulk 0", days=7)
     assert found is not None and info["checked"] == 450
 
 
 def test_find_stops_on_a_repeated_cursor(emu, c):
     emu.set_fault("GET", R_SESSIONS, "status", status=200, times=None, content_type="application/json",
                   body=page([], True, "same"))
-    found, info = sessions.find_active_by_title(c, "x", days=7)
+    found, info = dedup.find_active_by_title(c, "x", days=7)
     assert found is None and info == {"checked": 0, "complete": False}
     assert len(emu.requests("GET", R_SESSIONS)) == 2
 
@@ -140,14 +140,14 @@ def test_failed_create_is_unknown_outcome_with_advice(emu, c, pol):
 def test_reconcile_finds_an_ended_session_and_survives_a_failing_list(emu, c):
     s = direct(emu, "r", status="exit", status_detail=None)
     err = UnknownOutcome("lost", http_status=None)
-    assert sessions._reconcile_create(c, "r", time.time(), err, lambda m: None)["session_id"] == s["session_id"]
+    assert dedup.reconcile_create(c, "r", time.time(), err, lambda m: None)["session_id"] == s["session_id"]
     old = direct(emu, "r2", created_at=int(time.time()) - 1000)
     with pytest.raises(UnknownOutcome):
-        sessions._reconcile_create(c, "r2", time.time(), err, lambda m: None)
+        dedup.reconcile_create(c, "r2", time.time(), err, lambda m: None)
     assert old
     emu.set_fault("GET", R_SESSIONS, "status", status=500, times=None)
     with pytest.raises(UnknownOutcome, match="has appeared yet"):
-        sessions._reconcile_create(c, "r", time.time(), UnknownOutcome("x", http_status=504), lambda m: None)
+        dedup.reconcile_create(c, "r", time.time(), UnknownOutcome("x", http_status=504), lambda m: None)
 
 
 def test_create_without_a_session_id_is_an_error(emu, c, pol):
@@ -168,7 +168,7 @@ def test_converge_keeps_ours_when_it_is_the_earliest(emu, c):
     mine = direct(emu, "race")
     direct(emu, "race", created_at=mine["created_at"] + 5)
     sl = Sleeps()
-    got = sessions.converge(c, "race", mine, days=7, settle_s=0.5, sleep=sl)
+    got = dedup.converge(c, "race", mine, days=7, settle_s=0.5, sleep=sl)
     assert got["is_new_session"] is True and got["session_id"] == mine["session_id"] and sl == [0.5]
     assert len(emu.requests("GET", R_SESSIONS)) == 2 and not emu.requests("DELETE", R_SESSION)
 
@@ -177,7 +177,7 @@ def test_converge_ends_ours_for_an_earlier_one(emu, c):
     mine = direct(emu, "race")
     earlier = direct(emu, "race", created_at=mine["created_at"] - 1)
     notes = []
-    got = sessions.converge(c, "race", mine, days=7, settle_s=0, note=notes.append)
+    got = dedup.converge(c, "race", mine, days=7, settle_s=0, note=notes.append)
     assert got["session_id"] == earlier["session_id"] and got["is_new_session"] is False
     assert got["duplicate_ended"] == mine["session_id"]
     (d,) = emu.requests("DELETE", R_SESSION)
@@ -188,8 +188,8 @@ def test_converge_breaks_ties_by_session_id(emu, c):
     a = direct(emu, "tie")
     b = direct(emu, "tie", created_at=a["created_at"])
     lo, hi = sorted([a, b], key=lambda s: s["session_id"])
-    assert sessions.converge(c, "tie", hi, days=7, settle_s=0)["session_id"] == lo["session_id"]
-    assert sessions.converge(c, "tie", lo, days=7, settle_s=0)["is_new_session"] is True
+    assert dedup.converge(c, "tie", hi, days=7, settle_s=0)["session_id"] == lo["session_id"]
+    assert dedup.converge(c, "tie", lo, days=7, settle_s=0)["is_new_session"] is True
 
 
 def test_converge_answers_the_earliest_seen_at_the_last_look(emu, c):
@@ -198,7 +198,7 @@ def test_converge_answers_the_earliest_seen_at_the_last_look(emu, c):
 
     def sleep(s):  # an even earlier racer shows up during the settle delay
         sleep.third = direct(emu, "late", created_at=mine["created_at"] - 2)
-    got = sessions.converge(c, "late", mine, days=7, settle_s=1, sleep=sleep)
+    got = dedup.converge(c, "late", mine, days=7, settle_s=1, sleep=sleep)
     assert got["session_id"] == sleep.third["session_id"] and got["duplicate_ended"] == mine["session_id"]
     assert len(emu.requests("DELETE", R_SESSION)) == 1 and second
 
@@ -208,7 +208,7 @@ def test_converge_second_look_finds_an_earlier_one(emu, c):
 
     def sleep(s):
         sleep.other = direct(emu, "slow", created_at=mine["created_at"] - 1)
-    got = sessions.converge(c, "slow", mine, days=7, settle_s=1, sleep=sleep)
+    got = dedup.converge(c, "slow", mine, days=7, settle_s=1, sleep=sleep)
     assert got["session_id"] == sleep.other["session_id"] and got["duplicate_ended"] == mine["session_id"]
 
 
@@ -216,11 +216,11 @@ def test_converge_without_time_or_without_a_list_keeps_ours(emu, c):
     mine = direct(emu, "x")
     sl = Sleeps()
     c.deadline = c.monotonic() + 5.5
-    assert sessions.converge(c, "x", mine, days=7, settle_s=1, sleep=sl)["is_new_session"] is True
+    assert dedup.converge(c, "x", mine, days=7, settle_s=1, sleep=sl)["is_new_session"] is True
     assert sl == [] and len(emu.requests("GET", R_SESSIONS)) == 1
     emu.set_fault("GET", R_SESSIONS, "status", status=500, times=None)
     c.deadline = c.monotonic() + 60
-    got = sessions.converge(c, "x", mine, days=7, settle_s=0)
+    got = dedup.converge(c, "x", mine, days=7, settle_s=0)
     assert got["is_new_session"] is True and got["session_id"] == mine["session_id"]
 
 
@@ -229,7 +229,7 @@ def test_converge_reports_a_failed_delete(emu, c):
     earlier = direct(emu, "d", created_at=mine["created_at"] - 1)
     emu.set_fault("DELETE", R_SESSION, "status", status=403)
     notes = []
-    got = sessions.converge(c, "d", mine, days=7, settle_s=0, note=notes.append)
+    got = dedup.converge(c, "d", mine, days=7, settle_s=0, note=notes.append)
     assert got["session_id"] == earlier["session_id"] and "end it by hand" in notes[-1]
 
 
@@ -239,23 +239,23 @@ def test_converge_keeps_the_last_winner_when_all_vanish(emu, c):
 
     def sleep(s):
         emu.update_session_direct(earlier["session_id"], status="exit", status_detail=None)
-    got = sessions.converge(c, "v", mine, days=7, settle_s=1, sleep=sleep)
+    got = dedup.converge(c, "v", mine, days=7, settle_s=1, sleep=sleep)
     assert got["session_id"] == earlier["session_id"] and got["is_new_session"] is False
 
 
 def test_a_young_session_found_by_dedup_is_settled_to_the_earliest(emu, c):
     young = direct(emu, "y")
     sl = Sleeps()
-    assert sessions._earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=sl) == young or True
+    assert dedup.earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=sl) == young or True
     assert sl == [0.3]
     earlier = direct(emu, "y", created_at=young["created_at"] - 1)
-    got = sessions._earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=Sleeps())
+    got = dedup.earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=Sleeps())
     assert got["session_id"] == earlier["session_id"]
     old = dict(young, created_at=time.time() - 1000)
     sl = Sleeps()
-    assert sessions._earliest_if_young(c, "y", old, days=7, settle_s=0.3, sleep=sl) is old and sl == []
-    assert sessions._earliest_if_young(c, "y", young, days=7, settle_s=0, sleep=sl) is young and sl == []
-    assert sessions._earliest_if_young(c, "y", dict(young, created_at=None), days=7, settle_s=1, sleep=sl)
+    assert dedup.earliest_if_young(c, "y", old, days=7, settle_s=0.3, sleep=sl) is old and sl == []
+    assert dedup.earliest_if_young(c, "y", young, days=7, settle_s=0, sleep=sl) is young and sl == []
+    assert dedup.earliest_if_young(c, "y", dict(young, created_at=None), days=7, settle_s=1, sleep=sl)
     assert sl == []
     emu.set_fault("GET", R_SESSIONS, "status", status=500, times=None)
-    assert sessions._earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=Sleeps()) is young
+    assert dedup.earliest_if_young(c, "y", young, days=7, settle_s=0.3, sleep=Sleeps()) is young

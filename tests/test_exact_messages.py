@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from devin_plugin import config, http, sessions
+from devin_plugin import config, http, dedup, sessions
 from devin_plugin import policy as policy_mod
 from devin_plugin.errors import ApiError, AuthError, InvalidInput, NotFound, PolicyError, RateLimited, UnknownOutcome
 
@@ -357,7 +357,7 @@ def test_converge_note_and_duplicate(emu, c):
     first = emu.create_session_direct(emu.org_id, prompt="p", title="cv", status="running", status_detail="working",
                                       created_at=mine["created_at"] - 3)
     notes = []
-    got = sessions.converge(c, "cv", mine, days=7, settle_s=0, note=notes.append)
+    got = dedup.converge(c, "cv", mine, days=7, settle_s=0, note=notes.append)
     assert notes == [f"another session with this title was created at the same time ({first['session_id']}); "
                      f"ending ours ({mine['session_id']}) and answering with the earliest one"]
     assert got["is_new_session"] is False and got["session_id"] == first["session_id"]
@@ -369,11 +369,11 @@ def test_converge_note_and_duplicate(emu, c):
 def test_reconcile_window(emu, c):
     err = UnknownOutcome("lost", http_status=None)
     recent = emu.create_session_direct(emu.org_id, prompt="p", title="w", created_at=int(time.time()) - 100)
-    got = sessions._reconcile_create(c, "w", time.time(), err, lambda m: None)
+    got = dedup.reconcile_create(c, "w", time.time(), err, lambda m: None)
     assert got["session_id"] == recent["session_id"]
     emu.create_session_direct(emu.org_id, prompt="p", title="w2", created_at=int(time.time()) - 150)
     with pytest.raises(UnknownOutcome) as exc:
-        sessions._reconcile_create(c, "w2", time.time(), UnknownOutcome("boom", http_status=502), lambda m: None)
+        dedup.reconcile_create(c, "w2", time.time(), UnknownOutcome("boom", http_status=502), lambda m: None)
     assert exc.value.message.startswith("boom. No session with this title has appeared yet: run the same create")
     assert exc.value.http_status == 502
 
@@ -382,5 +382,5 @@ def test_active_with_title_filters(emu, c):
     a = emu.create_session_direct(emu.org_id, prompt="p", title="f", status="running", status_detail="working")
     emu.create_session_direct(emu.org_id, prompt="p", title="f", status="exit")
     emu.create_session_direct(emu.org_id, prompt="p", title="g", status="running", status_detail="working")
-    assert list(sessions.active_with_title(c, "f", days=7)) == [a["session_id"]]
-    assert sessions.active_with_title(c, "f", days=7, max_checked=1) in ({}, {a["session_id"]: a}) or True
+    assert list(dedup.active_with_title(c, "f", days=7)) == [a["session_id"]]
+    assert dedup.active_with_title(c, "f", days=7, max_checked=1) in ({}, {a["session_id"]: a}) or True

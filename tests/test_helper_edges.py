@@ -11,7 +11,7 @@ import pytest
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 
-from devin_plugin import config, http, sessions
+from devin_plugin import config, http, dedup, sessions
 from devin_plugin import policy as policy_mod
 from devin_plugin.errors import ApiError, InvalidInput, NetworkError, UnknownOutcome
 
@@ -206,7 +206,7 @@ def test_dedup_audit_lines_name_their_actions(emu, c, tmp_path):
     other = emu.create_session_direct(emu.org_id, prompt="p", title="aud2", status="running", status_detail="working",
                                       created_at=mine["created_at"] - 1)
     mine2 = emu.create_session_direct(emu.org_id, prompt="p", title="aud2", status="running", status_detail="working")
-    sessions.converge(c, "aud2", mine2, days=7, settle_s=0)
+    dedup.converge(c, "aud2", mine2, days=7, settle_s=0)
     lines = audit(tmp_path)
     assert [(a["action"], a["method"], a["outcome"], a.get("attempts")) for a in lines] == [
         ("create_session", "POST", "ok", 1), ("dedup_converge", "DELETE", "ok", 1)]
@@ -220,7 +220,7 @@ def test_reconcile_looks_back_two_minutes_only(emu, c):
     now = time.time()
     emu.create_session_direct(emu.org_id, prompt="p", title="rb", created_at=int(now) - 150)
     with pytest.raises(UnknownOutcome):
-        sessions._reconcile_create(c, "rb", now, UnknownOutcome("x"), lambda m: None)
+        dedup.reconcile_create(c, "rb", now, UnknownOutcome("x"), lambda m: None)
     (q,) = [e.query for e in emu.requests("GET", R_SESSIONS)]
     assert int(q["created_after"][0]) == int(now - 120)
 
@@ -232,7 +232,7 @@ def test_find_skips_items_older_than_the_window_even_if_listed(emu, c):
     for created, found in ((int(since) - 1, False), (int(since), True)):
         emu.set_fault("GET", R_SESSIONS, "status", status=200, content_type="application/json",
                       body={"items": [dict(item, created_at=created)], "has_next_page": False, "end_cursor": None})
-        got, _ = sessions.find_active_by_title(c, "w", days=1, since=since)
+        got, _ = dedup.find_active_by_title(c, "w", days=1, since=since)
         assert (got is not None) is found
 
 
@@ -242,7 +242,7 @@ def test_find_continues_past_foreign_and_other_items_on_a_page(emu, c):
     emu.set_fault("GET", R_SESSIONS, "status", status=200, content_type="application/json",
                   body={"items": [dict(a, created_at=1), a, dict(b, org_id="org-x"), b], "has_next_page": False,
                         "end_cursor": None})
-    got, info = sessions.find_active_by_title(c, "target", days=7)
+    got, info = dedup.find_active_by_title(c, "target", days=7)
     assert got["session_id"] == b["session_id"] and info["checked"] == 4
 
 
@@ -252,11 +252,11 @@ def test_young_found_session_ordering_uses_created_at_then_id(emu, c):
                                       created_at=now)
     later_small_id = emu.create_session_direct(emu.org_id, prompt="p", title="o", status="running",
                                                status_detail="working", created_at=now + 1)
-    got = sessions._earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: None)
+    got = dedup.earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: None)
     assert got["session_id"] == found["session_id"] and later_small_id
     twin = emu.create_session_direct(emu.org_id, prompt="p", title="o", status="running", status_detail="working",
                                      created_at=now)
     lo = min(found["session_id"], twin["session_id"])
-    assert sessions._earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: None)["session_id"] == lo
+    assert dedup.earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: None)["session_id"] == lo
     c.deadline = c.monotonic() + 5.05
-    assert sessions._earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: 1 / 0) is found
+    assert dedup.earliest_if_young(c, "o", found, days=7, settle_s=0.1, sleep=lambda s: 1 / 0) is found

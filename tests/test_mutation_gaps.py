@@ -13,7 +13,7 @@ import types
 import pytest
 import requests
 
-from devin_plugin import config, http, sessions
+from devin_plugin import config, http, dedup, sessions
 from devin_plugin import policy as policy_mod
 from devin_plugin.errors import ApiError, AuthError, ConfigError, InvalidInput, NetworkError, UnknownOutcome
 
@@ -394,7 +394,7 @@ def test_find_skips_other_titles_and_old_items_within_a_page(emu, c):
     other = dict(good, session_id="devin-" + "c" * 32, title="other")
     emu.set_fault("GET", R_SESSIONS, "status", status=200, body=page([other, old, good]),
                   content_type="application/json")
-    found, info = sessions.find_active_by_title(c, "k", days=7)
+    found, info = dedup.find_active_by_title(c, "k", days=7)
     assert found["session_id"] == SID and info == {"checked": 3, "complete": True}
 
 
@@ -419,15 +419,15 @@ def sid(ch):
 
 def test_earliest_if_young_age_bound(monkeypatch):
     now = 1_000_000.0
-    monkeypatch.setattr(sessions, "time", types.SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr(dedup, "time", types.SimpleNamespace(time=lambda: now))
     looks = []
-    monkeypatch.setattr(sessions, "active_with_title",
+    monkeypatch.setattr(dedup, "active_with_title",
                         lambda client, title, days: looks.append(title) or {sid("0"): {"session_id": sid("0")}})
     found = {"session_id": sid("9"), "created_at": now - 62.5}
-    assert sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=2, sleep=lambda s: None) is found
+    assert dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=2, sleep=lambda s: None) is found
     assert looks == []
     found = {"session_id": sid("9"), "created_at": now - 61.5}
-    assert sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=2,
+    assert dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=2,
                                        sleep=lambda s: None)["session_id"] == sid("0")
     assert looks == ["t"]
 
@@ -436,34 +436,34 @@ def test_earliest_if_young_orders_by_created_at_then_id(monkeypatch):
     peers = {sid("1"): {"session_id": sid("1"), "created_at": 50},
              sid("2"): {"session_id": sid("2"), "created_at": 40},
              sid("3"): {"session_id": sid("3")}}
-    monkeypatch.setattr(sessions, "active_with_title", lambda client, title, days: dict(peers))
+    monkeypatch.setattr(dedup, "active_with_title", lambda client, title, days: dict(peers))
     found = {"session_id": sid("1"), "created_at": time.time()}
-    got = sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
+    got = dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
     assert got["session_id"] == sid("3")  # no created_at sorts first (0)
     del peers[sid("3")]
-    got = sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
+    got = dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
     assert got["session_id"] == sid("2")
     peers[sid("0")] = {"session_id": sid("0"), "created_at": 1}
     peers[sid("4")] = {"session_id": sid("4")}
-    got = sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
+    got = dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=1, sleep=lambda s: None)
     assert got["session_id"] == sid("4")
 
 
 def test_converge_keeps_ours_when_the_list_lags(monkeypatch):
     later = {"session_id": sid("1"), "created_at": 200}
-    monkeypatch.setattr(sessions, "active_with_title", lambda client, title, days: {sid("1"): dict(later)})
+    monkeypatch.setattr(dedup, "active_with_title", lambda client, title, days: {sid("1"): dict(later)})
     mine = {"session_id": sid("9"), "created_at": 100}
     stub = Stub()
-    got = sessions.converge(stub, "t", mine, days=7, settle_s=0)
+    got = dedup.converge(stub, "t", mine, days=7, settle_s=0)
     assert got == dict(mine, is_new_session=True) and stub.deleted == []
 
 
 def test_converge_ranks_a_session_without_created_at_first(monkeypatch):
-    monkeypatch.setattr(sessions, "active_with_title",
+    monkeypatch.setattr(dedup, "active_with_title",
                         lambda client, title, days: {sid("f"): {"session_id": sid("f")}})
     mine = {"session_id": sid("0"), "created_at": 1}
     stub = Stub()
-    got = sessions.converge(stub, "t", mine, days=7, settle_s=0)
+    got = dedup.converge(stub, "t", mine, days=7, settle_s=0)
     assert got["session_id"] == sid("f") and got["duplicate_ended"] == sid("0") and stub.deleted == [sid("0")]
 
 
@@ -647,7 +647,7 @@ def test_schema_is_a_closed_2020_12_object(pol):
 
 def test_reconcile_and_create_messages(emu, c, pol):
     with pytest.raises(UnknownOutcome) as e:
-        sessions._reconcile_create(c, "never", time.time(), UnknownOutcome("lost", http_status=504), lambda m: None)
+        dedup.reconcile_create(c, "never", time.time(), UnknownOutcome("lost", http_status=504), lambda m: None)
     assert e.value.message == ("lost. No session with this title has appeared yet: run the same create again "
                                "with the same title in a minute; dedup will return the session if it was "
                                "created, and create it otherwise.") and e.value.http_status == 504
@@ -661,22 +661,22 @@ def test_reconcile_and_create_messages(emu, c, pol):
 
 def test_dedup_settle_bounds(monkeypatch):
     now = 1_000_000.0
-    monkeypatch.setattr(sessions, "time", types.SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr(dedup, "time", types.SimpleNamespace(time=lambda: now))
     looks = []
-    monkeypatch.setattr(sessions, "active_with_title", lambda client, title, days: looks.append(1) or {})
+    monkeypatch.setattr(dedup, "active_with_title", lambda client, title, days: looks.append(1) or {})
     found = {"session_id": sid("9"), "created_at": now - 62.0}
-    sessions._earliest_if_young(Stub(), "t", found, days=7, settle_s=2, sleep=lambda s: None)
+    dedup.earliest_if_young(Stub(), "t", found, days=7, settle_s=2, sleep=lambda s: None)
     assert len(looks) == 1  # exactly settle + 60 s old still gets a second look
     found = {"session_id": sid("9"), "created_at": now}
-    sessions._earliest_if_young(Stub(remaining=7.0), "t", found, days=7, settle_s=2, sleep=lambda s: None)
+    dedup.earliest_if_young(Stub(remaining=7.0), "t", found, days=7, settle_s=2, sleep=lambda s: None)
     assert len(looks) == 1  # settle reaches the 5 s margin: no look
-    sessions._earliest_if_young(Stub(remaining=7.5), "t", found, days=7, settle_s=2, sleep=lambda s: None)
+    dedup.earliest_if_young(Stub(remaining=7.5), "t", found, days=7, settle_s=2, sleep=lambda s: None)
     assert len(looks) == 2
     mine = {"session_id": sid("9"), "created_at": 1}
     looks.clear()
-    sessions.converge(Stub(remaining=7.0), "t", mine, days=7, settle_s=2, sleep=lambda s: None)
+    dedup.converge(Stub(remaining=7.0), "t", mine, days=7, settle_s=2, sleep=lambda s: None)
     assert len(looks) == 1
-    sessions.converge(Stub(remaining=7.5), "t", mine, days=7, settle_s=2, sleep=lambda s: None)
+    dedup.converge(Stub(remaining=7.5), "t", mine, days=7, settle_s=2, sleep=lambda s: None)
     assert len(looks) == 3
 
 
@@ -686,7 +686,7 @@ def test_create_session_default_settle(monkeypatch, emu, c, pol):
     def fake_converge(client, title, session, **kw):
         got.update(kw)
         return session
-    monkeypatch.setattr(sessions, "converge", fake_converge)
+    monkeypatch.setattr(dedup, "converge", fake_converge)
     sessions.create_session(c, pol, {"prompt": "p", "title": "defaults"})
     assert got["settle_s"] == 2.0 and got["days"] == 7
 
@@ -697,8 +697,11 @@ class Lister(Stub):
         self.items = items
         self.actions = []
 
-    def call(self, method, template, **kw):
-        self.actions.append((method, kw.get("action")))
+    def build(self, method, template, **kw):
+        return types.SimpleNamespace(method=method, action=kw.get("action"), params=kw.get("params") or {})
+
+    def send(self, req):
+        self.actions.append((req.method, req.action))
         return types.SimpleNamespace(data=page(self.items))
 
 
@@ -706,8 +709,8 @@ def test_dedup_reads_are_named_dedup():
     item = {"session_id": SID, "org_id": "org-test1", "title": "t", "status": "running",
             "status_detail": "working", "created_at": int(time.time())}
     st = Lister([item])
-    assert sessions.find_active_by_title(st, "t", days=7)[0] == item
-    assert sessions.active_with_title(st, "t", days=7) == {SID: item}
+    assert dedup.find_active_by_title(st, "t", days=7)[0] == item
+    assert dedup.active_with_title(st, "t", days=7) == {SID: item}
     assert st.actions == [("GET", "dedup"), ("GET", "dedup")]
 
 

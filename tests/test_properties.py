@@ -12,6 +12,7 @@ quarter of it, the real-process runs a fixed handful). Derandomized: CI sees the
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -123,7 +124,7 @@ def test_forbidden_field_in_any_spelling_is_refused_by_the_policy(pol, key, valu
 @PROPS
 @given(key=spellings(), value=values, data=st.data())
 def test_forbidden_field_through_field_and_payload_file_is_refused(pol, tmp_path_factory, key, value, data):
-    """cli.build_payload (what every body-sending script uses), then the policy: refused."""
+    """Invocation.payload (what every body-sending script uses), then the policy: refused."""
     path = tmp_path_factory.mktemp("p") / "payload.json"
     text = "{" + json_key(data.draw, key) + ": " + json.dumps(value) + ', "prompt": "x"}'
     path.write_text(text, encoding="utf-8")
@@ -132,7 +133,8 @@ def test_forbidden_field_through_field_and_payload_file_is_refused(pol, tmp_path
                  types.SimpleNamespace(payload_file=None, field=[f"{key}=bare word"])):
         if args.field and not args.field[0].partition("=")[0].strip():
             continue
-        payload = cli.build_payload(args, {"prompt": "x"})
+        inv = cli.Invocation(args, json_mode=False, stdin=io.BytesIO(), env={})
+        payload = inv.payload({"prompt": "x"})
         with pytest.raises(PolicyError, match="forbidden"):
             pol.check("session_create", payload)
 

@@ -33,7 +33,6 @@ import io
 import json
 import os
 import random
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -66,44 +65,33 @@ class Result:
         return self.out + self.err
 
 
-def run_inprocess(name: str, *args, env: dict, input: str | bytes | None = None, cwd=None) -> Result:
-    """Run scripts/NAME in this process with exactly `env` as os.environ; not thread-safe."""
-    if "_prelude" not in sys.modules:
-        sys.path.insert(0, str(SCRIPTS))
-        import _prelude  # noqa: F401  (takes the scripts folder off sys.path again)
+_SCRIPT_MODULES: dict = {}
+
+
+def load_script(name: str):
+    """scripts/NAME as a module (its build() and main()), imported once."""
+    if name not in _SCRIPT_MODULES:
+        import importlib.util
+        if "_prelude" not in sys.modules:
+            sys.path.insert(0, str(SCRIPTS))
+            import _prelude  # noqa: F401  (takes the scripts folder off sys.path again)
+        spec = importlib.util.spec_from_file_location("devin_script_" + name.removesuffix(".py"), SCRIPTS / name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _SCRIPT_MODULES[name] = module
+    return _SCRIPT_MODULES[name]
+
+
+def run_inprocess(name: str, *args, env: dict, input: str | bytes | None = None, cwd=None, transport=None) -> Result:
+    """Run scripts/NAME in this process: the same entry (cli.run) as a process, with argv, the
+    environment, the streams and the working directory handed in rather than swapped in globally."""
     from devin_plugin import cli
+    module = load_script(name)
     data = input.encode("utf-8") if isinstance(input, str) else (input or b"")
-    saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
-    saved_io = sys.stdin, sys.stdout, sys.stderr
-    out, err = io.BytesIO(), io.BytesIO()
-    wrappers = (io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
-                io.TextIOWrapper(out, encoding="utf-8", write_through=True),
-                io.TextIOWrapper(err, encoding="utf-8", write_through=True))
-    sys.stdin, sys.stdout, sys.stderr = wrappers
-    cli.Stdin.used = False
-    rc = 0
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        sys.argv = [str(SCRIPTS / name), *map(str, args)]
-        if cwd is not None:
-            os.chdir(cwd)
-        try:
-            runpy.run_path(str(SCRIPTS / name), run_name="__main__")
-        except SystemExit as exc:
-            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        sys.stdin, sys.stdout, sys.stderr = saved_io
-        texts = out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace")
-        for w in wrappers:
-            w.detach()
-        os.environ.clear()
-        os.environ.update(saved_env)
-        sys.argv = saved_argv
-        os.chdir(saved_cwd)
-    return Result(rc, *texts)
+    out, err = io.StringIO(), io.StringIO()
+    rc = cli.run(module.main, module.build, [str(a) for a in args], env=dict(env), stdin=io.BytesIO(data),
+                 stdout=out, stderr=err, cwd=str(cwd) if cwd is not None else None, transport=transport)
+    return Result(rc, out.getvalue(), err.getvalue())
 
 
 def run_subprocess(name: str, *args, env: dict, input: str | bytes | None = None, cwd=None) -> Result:

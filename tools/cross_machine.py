@@ -37,26 +37,24 @@ DEFAULT_SETTLE = "2"  # scripts/create_session.py's default for DEVIN_DEDUP_SETT
 
 def child(start_at: float, args: list[str]) -> int:
     """One machine: import everything, wait for the start time, then run create_session.py."""
-    import runpy
+    import importlib.util
     sys.path.insert(0, str(SCRIPTS))
     import _prelude  # noqa: F401
-    from devin_plugin import cli, http, locks, policy, sessions  # noqa: F401  (warm imports)
-    import jsonschema  # noqa: F401
+    import jsonschema  # noqa: F401  (warm imports)
     import yaml  # noqa: F401
-    policy.load(cli.config.config_dir())._validator("session_create", False)
+    from devin_plugin import cli, config, http, locks, policy, sessions  # noqa: F401
+    policy.load(config.config_dir())._validator("session_create", False)
+    spec = importlib.util.spec_from_file_location("create_session_script", SCRIPTS / "create_session.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     delay = start_at - time.time()
     if delay > 0:
         time.sleep(delay)
-    sys.argv = [str(SCRIPTS / "create_session.py"), *args]
-    try:
-        runpy.run_path(str(SCRIPTS / "create_session.py"), run_name="__main__")
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
-    return 0
+    return cli.run(script.main, script.build, args)
 
 
 def one_round(emu, title: str, machines: int, settle: str, workdir: Path, lead_s: float = 1.5) -> dict:
-    from devin_plugin.sessions import is_active
+    from devin_plugin.states import is_active
     env_base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
                 "DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token, "DEVIN_ORG_ID": emu.org_id,
                 "DEVIN_DEDUP_SETTLE_SECONDS": settle, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -86,11 +84,11 @@ def one_round(emu, title: str, machines: int, settle: str, workdir: Path, lead_s
     active = [s for s in mine if is_active(s)]
     survivor = active[0]["session_id"] if len(active) == 1 else None
     ended = len(emu.requests("DELETE", "/v3/organizations/{org_id}/sessions/{devin_id}"))
-    misled_paths = Counter(path for a, path in zip(answers, paths) if a != survivor)
+    misled_paths = Counter(path for a, path in zip(answers, paths, strict=True) if a != survivor)
     return {"misled_paths": misled_paths, "active": len(active), "created": len(mine), "exit_codes": Counter(codes),
             "misled": sum(1 for a in answers if a is None or a != survivor) if survivor
             else sum(1 for a in answers if a not in {s["session_id"] for s in active}),
-            "answers": len(set(a for a in answers if a)), "deletes_total": ended}
+            "answers": len({a for a in answers if a}), "deletes_total": ended}
 
 
 def measure(machines: int = 10, rounds: int = 10, settles=(DEFAULT_SETTLE, "0"), speed: float = 1.0) -> dict:
@@ -140,7 +138,8 @@ def main(argv=None) -> int:
             print(f"settle {settle} s: {r['machines']} machines x {r['rounds']} rounds: one active session in "
                   f"{r['rounds_with_one_active']}/{r['rounds']} rounds (max {r['max_active']}, mean "
                   f"{r['mean_active']}); callers told a non-surviving id: {r['misled_callers']} "
-                  f"(in {r['rounds_with_misled']} rounds; by path {r['misled_by_path']}); sessions created {r['created']}, ended {r['ended']}; "
+                  f"(in {r['rounds_with_misled']} rounds; by path {r['misled_by_path']}); "
+                  f"sessions created {r['created']}, ended {r['ended']}; "
                   f"exit codes {r['exit_codes']}; {r['seconds']} s")
     ok = all(r["max_active"] == 1 and r["misled_callers"] == 0 for r in res.values()
              if r is res.get(DEFAULT_SETTLE))

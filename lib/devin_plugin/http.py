@@ -20,14 +20,14 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from . import audit, ids, redact
+from . import audit, ids, redact, routes
 from .http_json import loads_strict
 from .config import Settings
 from .errors import (ApiError, AuthError, ConfigError, DevinError, InvalidInput, NetworkError,
@@ -37,38 +37,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
 JSON_TYPES = ("application/json", "application/problem+json")
 
-# Which permission each call needs, so a 403 can say so (devin-api.md, Permissions).
-PERMISSIONS = {
-    ("GET", "/organizations/{org_id}/sessions"): "ViewOrgSessions",
-    ("GET", "/organizations/{org_id}/sessions/{devin_id}"): "ViewOrgSessions",
-    ("GET", "/organizations/{org_id}/sessions/{devin_id}/messages"): "ViewOrgSessions",
-    ("GET", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ViewOrgSessions",
-    ("GET", "/organizations/{org_id}/sessions/{devin_id}/attachments"): "ViewOrgSessions",
-    ("POST", "/organizations/{org_id}/sessions"): "ManageOrgSessions (some deployments: UseDevinSessions)",
-    ("DELETE", "/organizations/{org_id}/sessions/{devin_id}"): "ManageOrgSessions",
-    ("POST", "/organizations/{org_id}/sessions/{devin_id}/archive"): "ManageOrgSessions",
-    ("POST", "/organizations/{org_id}/sessions/{devin_id}/messages"): "ManageOrgSessions",
-    ("POST", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ManageOrgSessions",
-    ("PUT", "/organizations/{org_id}/sessions/{devin_id}/tags"): "ManageOrgSessions",
-    ("GET", "/enterprise/sessions"): "ViewAccountSessions (v3beta1: ManageAccountSessions)",
-    ("GET", "/enterprise/sessions/{devin_id}"): "ViewAccountSessions",
-    ("GET", "/enterprise/sessions/{devin_id}/messages"): "ViewAccountSessions",
-    ("POST", "/enterprise/sessions/{devin_id}/messages"): "ManageAccountSessions",
-    ("GET", "/organizations/{org_id}/playbooks"): "ViewOrgPlaybooks",
-    ("GET", "/organizations/{org_id}/playbooks/{playbook_id}"): "ViewOrgPlaybooks",
-    ("POST", "/organizations/{org_id}/playbooks"): "ManageOrgPlaybooks",
-    ("PUT", "/organizations/{org_id}/playbooks/{playbook_id}"): "ManageOrgPlaybooks",
-    ("DELETE", "/organizations/{org_id}/playbooks/{playbook_id}"): "ManageOrgPlaybooks",
-    ("GET", "/organizations/{org_id}/knowledge/notes"): "ViewOrgKnowledge",
-    ("GET", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ViewOrgKnowledge",
-    ("GET", "/organizations/{org_id}/knowledge/folders"): "ViewOrgKnowledge",
-    ("POST", "/organizations/{org_id}/knowledge/notes"): "ManageOrgKnowledge",
-    ("PUT", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ManageOrgKnowledge",
-    ("DELETE", "/organizations/{org_id}/knowledge/notes/{note_id}"): "ManageOrgKnowledge",
-    ("GET", "/organizations/{org_id}/secrets"): "ManageOrgSecrets",
-    ("DELETE", "/organizations/{org_id}/secrets/{secret_id}"): "ManageOrgSecrets",
-    ("POST", "/organizations/{org_id}/attachments"): "ManageOrgSessions",
-}
+PERMISSIONS = routes.PERMISSIONS  # kept here for callers that look it up on the helper
 
 
 @dataclass
@@ -85,10 +54,17 @@ class Request:
     action: str = ""
     mutating: bool = False
     safe_to_repeat: bool = True
+    path_values: dict = field(default_factory=dict)
+    version: str = ""
+
+    def preview(self, **extra: Any) -> dict:
+        """The dry-run result of an operation: exactly this request, described, plus what the
+        operation would do around it (a dedup look, fields read first)."""
+        return {"dry_run": True, "request": self.describe(), **extra}
 
     def describe(self) -> dict:
         """What --dry-run prints: no token, ever."""
-        out = {"method": self.method, "url": self.url, "headers": {"Authorization": "Bearer ***"}}
+        out: dict[str, Any] = {"method": self.method, "url": self.url, "headers": {"Authorization": "Bearer ***"}}
         if self.params:
             out["params"] = self.params
         if self.body is not None:
@@ -108,13 +84,24 @@ class Response:
     headers: dict = field(default_factory=dict)
 
 
+class Transport(Protocol):
+    """The seam between the Client and the network, shaped like requests' HTTPAdapter.send: tests
+    can hand the Client an object that answers in process (the way httpx's MockTransport works);
+    every guard above the transport (URL checks, retries, caps, redaction, audit) still applies."""
+
+    def send(self, request: requests.PreparedRequest, stream: bool = ..., timeout: Any = ...,
+             verify: bool = ..., cert: Any = ..., proxies: Any = ...) -> requests.Response: ...
+
+    def close(self) -> None: ...
+
+
 class _BearerAuth(requests.auth.AuthBase):
     """Token attached by an auth object, so no .netrc lookup can replace it."""
 
     def __init__(self, token: str):
         self._token = token
 
-    def __call__(self, r):
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = "Bearer " + self._token
         return r
 
@@ -130,7 +117,7 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(f"the API answered with malformed JSON ({type(exc).__name__})") from None
 
 
-def parse_retry_after(headers) -> float | None:
+def parse_retry_after(headers: Any) -> float | None:
     """Seconds to wait, from retry-after-ms, Retry-After seconds or an HTTP date; None if absent or junk."""
     ms = headers.get("retry-after-ms")
     if ms:
@@ -211,7 +198,7 @@ class Client:
     def __init__(self, settings: Settings, *, deadline_s: float = 60.0, connect_timeout: float = 5.0,
                  read_timeout: float = 30.0, max_attempts: int = 3, max_bytes: int = 8 * 2**20,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 rand: Callable[[], float] = random.random):
+                 rand: Callable[[], float] = random.random, transport: Transport | None = None):
         self.settings = settings
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -221,8 +208,8 @@ class Client:
         self.monotonic = monotonic
         self.rand = rand
         self.deadline = monotonic() + deadline_s
-        self._session = None
-        self._adapter = None
+        self._session: requests.Session | None = None
+        self._adapter: Transport | None = transport
         self.sent = 0
 
     # -- building -------------------------------------------------------------------------------
@@ -232,7 +219,7 @@ class Client:
         method = method.upper()
         values = {"org_id": self.settings.org_id}
         values.update(path or {})
-        encoded = {}
+        encoded: dict[str, str] = {}
         for name, value in values.items():
             if name == "devin_id":
                 if not isinstance(value, str) or not ids.SESSION_ID.fullmatch(value):
@@ -256,7 +243,13 @@ class Client:
             safe_to_repeat = method in ("GET", "PUT", "DELETE")
         return Request(method, template, self.settings.base_url + path_str, path_str,
                        dict(params or {}), body, files, values.get("devin_id"), action, mutating,
-                       safe_to_repeat)
+                       safe_to_repeat, {k: v for k, v in (path or {}).items()}, version)
+
+    def derive(self, req: Request, *, params: dict) -> Request:
+        """The same request with some query parameters replaced (the next page of a list)."""
+        return self.build(req.method, req.template, path=req.path_values, params={**req.params, **params},
+                          body=req.body, files=req.files, action=req.action, version=req.version,
+                          safe_to_repeat=req.safe_to_repeat)
 
     # -- sending --------------------------------------------------------------------------------
     def _http(self) -> requests.Session:
@@ -267,13 +260,14 @@ class Client:
             self._session = s
             # Sent through the adapter, not Session.send: even with allow_redirects=False the session
             # reads a redirect's whole body to prepare the next hop, and keeps cookies.
-            self._adapter = HTTPAdapter(max_retries=0)
+            if self._adapter is None:
+                self._adapter = HTTPAdapter(max_retries=0)
         return self._session
 
     def remaining(self) -> float:
         return self.deadline - self.monotonic()
 
-    def call(self, method: str, template: str, **kw) -> Response:
+    def call(self, method: str, template: str, **kw: Any) -> Response:
         return self.send(self.build(method, template, **kw))
 
     def send(self, req: Request) -> Response:
@@ -290,7 +284,8 @@ class Client:
         return resp
 
     def _prepare(self, req: Request) -> requests.PreparedRequest:
-        kwargs = {"params": req.params, "auth": _BearerAuth(self.settings.token)}
+        assert self.settings.token is not None  # send() refuses to go on without one
+        kwargs: dict[str, Any] = {"params": req.params, "auth": _BearerAuth(self.settings.token)}
         if req.body is not None:
             try:
                 kwargs["data"] = json.dumps(req.body, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -326,6 +321,7 @@ class Client:
             connect_timeout = max(0.05, min(self.connect_timeout, remaining))
             try:
                 self.sent += 1
+                assert self._adapter is not None  # set by _prepare -> _http
                 raw = self._adapter.send(prepared, stream=True, verify=True, proxies={}, cert=None,
                                          timeout=(connect_timeout, read_timeout))
             except requests.exceptions.RequestException as exc:
@@ -416,7 +412,7 @@ class Client:
                            http_status=raw.status_code) from None
         return bytes(buf)
 
-    def _deadline_error(self, req: Request, status: int):
+    def _deadline_error(self, req: Request, status: int) -> NoReturn:
         if req.mutating and not req.safe_to_repeat and 200 <= status < 300:
             raise UnknownOutcome(f"{req.method} {req.template}: the answer did not arrive in time; "
                                  "the request may have taken effect", http_status=status)
@@ -448,7 +444,7 @@ class Client:
             return AuthError(f"the Devin API refused the token (401){suffix}. The token may be revoked, expired "
                              "or for another deployment; create a new service-user token.", http_status=401)
         if status == 403:
-            perm = PERMISSIONS.get((req.method, req.template), "a permission this token lacks")
+            perm = routes.permission(req.method, req.template)
             return AuthError(f"permission refused (403) for {where}; this call needs {perm}, in the "
                              f"organization {self.settings.org_id}{suffix}", http_status=403)
         if status == 404:

@@ -7,9 +7,12 @@ it as data so an agent does not read it as instructions.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import re
 import sys
+from typing import Any, Iterator, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import redact
@@ -32,6 +35,30 @@ _SECRET_PARAMS = {"token", "api_key", "apikey", "secret", "access_token", "auth"
 DROPPED_FIELDS = {"value", "secret_value"}
 
 
+# Where this call prints: the process's streams, unless a caller (an in-process run of a script)
+# handed its own for the duration of the call.
+_STREAMS: contextvars.ContextVar[tuple[TextIO, TextIO] | None] = contextvars.ContextVar("streams", default=None)
+
+
+@contextlib.contextmanager
+def redirect(stdout: TextIO, stderr: TextIO) -> Iterator[None]:
+    token = _STREAMS.set((stdout, stderr))
+    try:
+        yield
+    finally:
+        _STREAMS.reset(token)
+
+
+def _stdout() -> TextIO:
+    streams = _STREAMS.get()
+    return streams[0] if streams else sys.stdout
+
+
+def _stderr() -> TextIO:
+    streams = _STREAMS.get()
+    return streams[1] if streams else sys.stderr
+
+
 def sanitize(text: str) -> str:
     """Remove what could steer a terminal or hide text from a reader; keep newlines and tabs."""
     text = _ESCAPES.sub("", text)
@@ -51,7 +78,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
 
 
-def clean(obj, key: str | None = None):
+def clean(obj: Any, key: str | None = None) -> Any:
     """Deep copy of an API value, safe to print."""
     if isinstance(obj, dict):
         return {sanitize(redact.redact(str(k))): clean(v, k) for k, v in obj.items() if k not in DROPPED_FIELDS}
@@ -70,24 +97,27 @@ def fence(text: str) -> str:
     return f"{UNTRUSTED_BEGIN}\n{body.rstrip()}\n{UNTRUSTED_END}"
 
 
-def emit_json(doc) -> None:
-    sys.stdout.write(json.dumps(clean(doc), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
-    sys.stdout.flush()
+def emit_json(doc: Any) -> None:
+    out = _stdout()
+    out.write(json.dumps(clean(doc), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    out.flush()
 
 
 def emit_text(text: str) -> None:
     """Text assembled by a formatter; API-originated parts must already be fenced."""
-    sys.stdout.write(sanitize(redact.redact(text)).rstrip("\n") + "\n")
-    sys.stdout.flush()
+    out = _stdout()
+    out.write(sanitize(redact.redact(text)).rstrip("\n") + "\n")
+    out.flush()
 
 
 def note(message: str) -> None:
     """Progress and warnings on standard error, never standard output."""
-    sys.stderr.write(sanitize(redact.redact(message)) + "\n")
-    sys.stderr.flush()
+    err = _stderr()
+    err.write(sanitize(redact.redact(message)) + "\n")
+    err.flush()
 
 
-def emit_error(err, json_mode: bool) -> None:
+def emit_error(err: Any, json_mode: bool) -> None:
     doc = {"error": err.to_dict()}
     if json_mode:
         emit_json(doc)

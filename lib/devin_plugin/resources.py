@@ -1,38 +1,93 @@
-"""Organization resources: playbooks, knowledge notes, secret metadata, attachments."""
+"""Organization resources: playbooks, knowledge notes, secret metadata, attachments.
+
+Each operation builds its request once; with dry_run it returns that request's preview.
+Updates are read-modify-write (the API's PUT replaces the whole object), once, here, for the
+scripts and the MCP server alike.
+"""
 
 from __future__ import annotations
 
-from . import ids
-from .errors import InvalidInput, NotFound
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
-ORG = "/organizations/{org_id}"
-PLAYBOOKS = ORG + "/playbooks"
-PLAYBOOK = PLAYBOOKS + "/{playbook_id}"
-NOTES = ORG + "/knowledge/notes"
-NOTE = NOTES + "/{note_id}"
-FOLDERS = ORG + "/knowledge/folders"
-SECRETS = ORG + "/secrets"
-SECRET = SECRETS + "/{secret_id}"
-ATTACHMENTS = ORG + "/attachments"
-SECRET_SCAN_MAX = 5000
+from . import ids, routes
+from .errors import ApiError, AuthError, InvalidInput, NotFound
+from .limits import SECRETS_LIST_MAX
+from .paging import collect, first_page
+
+if TYPE_CHECKING:
+    from .http import Client
+    from .policy import Policy
+
+UploadSpec = tuple[str, IO[bytes], int, str]  # (name, open file, size, content type)
 
 
-def secret_ids(client, max_items: int = SECRET_SCAN_MAX) -> set[str]:
+@dataclass(frozen=True)
+class Kind:
+    """A writable resource: its policy endpoint, routes, id parameter and the fields a PUT carries."""
+    name: str
+    endpoint: str
+    collection: str
+    item: str
+    key: str
+    fields: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        return self.key.replace("_", " ")
+
+
+PLAYBOOK = Kind("playbook", "playbook_write", routes.PLAYBOOKS, routes.PLAYBOOK, "playbook_id",
+                ("title", "body", "macro"))
+NOTE = Kind("note", "note_write", routes.NOTES, routes.NOTE, "note_id",
+            ("name", "body", "trigger", "pinned_repo", "folder_id", "is_enabled"))
+KINDS = {"playbook": PLAYBOOK, "note": NOTE}
+
+
+# -- listing and reading ------------------------------------------------------------------------
+
+def list_items(client: Client, template: str, *, limit: int, params: dict | None = None, action: str = "",
+               dry_run: bool = False) -> dict:
+    req = first_page(client, "GET", template, params=params, max_items=limit, action=action)
+    if dry_run:
+        return req.preview()
+    page = collect(client, req, max_items=limit)
+    page.pop("dropped_foreign", None)
+    return page
+
+
+def secret_ids(client: Client, max_items: int = SECRETS_LIST_MAX) -> set[str]:
     """Secrets have no GET by id: page through the metadata list."""
-    from .sessions import iter_pages
-    page = iter_pages(client, SECRETS, {}, max_items=max_items, action="list_secrets")
+    page = list_items(client, routes.SECRETS, limit=max_items, action="list_secrets")
     return {s.get("secret_id") for s in page["items"] if isinstance(s, dict)}
 
 
-def check_ids_exist(client, payload: dict, dry_run: bool) -> None:
+def get(client: Client, kind: Kind, item_id: str, *, dry_run: bool = False) -> dict:
+    req = client.build("GET", kind.item, path={kind.key: ids.check_resource_id(item_id, kind.words)},
+                       action=f"get_{kind.name}")
+    if dry_run:
+        return req.preview()
+    data = client.send(req).data
+    return data if isinstance(data, dict) else {}
+
+
+def get_playbook(client: Client, playbook_id: str, *, dry_run: bool = False) -> dict:
+    return get(client, PLAYBOOK, playbook_id, dry_run=dry_run)
+
+
+def get_note(client: Client, note_id: str, *, dry_run: bool = False) -> dict:
+    return get(client, NOTE, note_id, dry_run=dry_run)
+
+
+def check_ids_exist(client: Client, payload: dict, dry_run: bool) -> None:
     """One read per id (the secret list once), before a paid session starts."""
     wanted = []
     if payload.get("playbook_id"):
-        wanted.append(("playbook", PLAYBOOK, "playbook_id", payload["playbook_id"]))
+        wanted.append(("playbook", routes.PLAYBOOK, "playbook_id", payload["playbook_id"]))
     if payload.get("child_playbook_id"):
-        wanted.append(("playbook", PLAYBOOK, "playbook_id", payload["child_playbook_id"]))
+        wanted.append(("playbook", routes.PLAYBOOK, "playbook_id", payload["child_playbook_id"]))
     for note_id in payload.get("knowledge_ids") or []:
-        wanted.append(("knowledge note", NOTE, "note_id", note_id))
+        wanted.append(("knowledge note", routes.NOTE, "note_id", note_id))
     secrets = list(payload.get("secret_ids") or [])
     for _, _, _, value in wanted:
         ids.check_resource_id(value)
@@ -54,52 +109,59 @@ def check_ids_exist(client, payload: dict, dry_run: bool) -> None:
                                f"{client.settings.org_id}; no session was created")
 
 
-# -- listing and reading ------------------------------------------------------------------------
-
-def list_items(client, template: str, *, limit: int, params: dict | None = None, action: str = "") -> dict:
-    from .sessions import iter_pages
-    page = iter_pages(client, template, dict(params or {}), max_items=limit, action=action)
-    page.pop("dropped_foreign", None)
-    return page
-
-
-def get_playbook(client, playbook_id: str) -> dict:
-    return client.call("GET", PLAYBOOK, path={"playbook_id": ids.check_resource_id(playbook_id, "playbook id")},
-                       action="get_playbook").data
-
-
-def get_note(client, note_id: str) -> dict:
-    return client.call("GET", NOTE, path={"note_id": ids.check_resource_id(note_id, "note id")},
-                       action="get_note").data
-
-
 # -- writing ------------------------------------------------------------------------------------
 
-def write(client, policy, endpoint: str, method: str, template: str, payload: dict, *, path=None,
-          action: str, dry_run: bool) -> dict:
-    """Create (POST) or replace (PUT) a playbook or note; the policy checks the whole body."""
-    policy.check(endpoint, payload)
-    req = client.build(method, template, path=path, body=payload, action=action, safe_to_repeat=method == "PUT")
-    if dry_run:
-        return {"dry_run": True, "request": req.describe()}
+def _send_write(client: Client, req: Any) -> dict:
     data = client.send(req).data
     return data if isinstance(data, dict) else {}
 
 
-def delete(client, template: str, path: dict, *, action: str, dry_run: bool) -> dict:
+def create(client: Client, policy: Policy, kind: Kind, fields: dict, *, dry_run: bool = False) -> dict:
+    """POST a new playbook or note; the policy checks the whole body."""
+    payload = {k: v for k, v in fields.items() if v is not None}
+    policy.check(kind.endpoint, payload)
+    req = client.build("POST", kind.collection, body=payload, action=f"create_{kind.name}", safe_to_repeat=False)
+    return req.preview() if dry_run else _send_write(client, req)
+
+
+def update(client: Client, policy: Policy, kind: Kind, item_id: str, fields: dict, *, dry_run: bool = False) -> dict:
+    """Change only the given fields: read the object, merge, PUT the whole body (the API's PUT replaces
+    it). A dry run cannot read (it sends nothing), so its body holds the given fields and it names the
+    read and the fields that would be copied from the current object."""
+    rid = ids.check_resource_id(item_id, kind.words)
+    given = {k: v for k, v in fields.items() if v is not None}
+    policy.check(kind.endpoint, given, partial=True)
+    path = {kind.key: rid}
+    if dry_run:
+        req = client.build("PUT", kind.item, path=path, body=given, action=f"update_{kind.name}")
+        copied = [k for k in kind.fields if k not in given]
+        return req.preview(reads_first=get(client, kind, rid, dry_run=True)["request"], copied_from_current=copied)
+    current = get(client, kind, rid)
+    payload = {k: current.get(k) for k in kind.fields if current.get(k) is not None}
+    payload.update(given)
+    policy.check(kind.endpoint, payload)
+    req = client.build("PUT", kind.item, path=path, body=payload, action=f"update_{kind.name}")
+    return _send_write(client, req)
+
+
+def delete(client: Client, template: str, path: dict, *, action: str, dry_run: bool) -> dict:
     req = client.build("DELETE", template, path=path, action=action)
     if dry_run:
-        return {"dry_run": True, "request": req.describe()}
+        return req.preview()
     client.send(req)
     return {"deleted": True, **path}
 
 
-def delete_secret(client, secret_id: str, *, dry_run: bool) -> dict:
+def delete_item(client: Client, kind: Kind, item_id: str, *, dry_run: bool) -> dict:
+    rid = ids.check_resource_id(item_id, kind.words)
+    return delete(client, kind.item, {kind.key: rid}, action=f"delete_{kind.name}", dry_run=dry_run)
+
+
+def delete_secret(client: Client, secret_id: str, *, dry_run: bool) -> dict:
     """Upstream answers 403 for an already-deleted secret: look it up before blaming permissions."""
-    from .errors import AuthError
     ids.check_resource_id(secret_id, "secret id")
     try:
-        return delete(client, SECRET, {"secret_id": secret_id}, action="delete_secret", dry_run=dry_run)
+        return delete(client, routes.SECRET, {"secret_id": secret_id}, action="delete_secret", dry_run=dry_run)
     except AuthError as err:
         if err.http_status != 403:
             raise
@@ -117,7 +179,7 @@ def delete_secret(client, secret_id: str, *, dry_run: bool) -> dict:
 
 # -- attachments --------------------------------------------------------------------------------
 
-def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None):
+def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None) -> UploadSpec:
     """Open a regular file under the working directory; returns (name, file, size, content type).
 
     Symlinks are resolved and refused if they lead out of the working directory; directories,
@@ -154,12 +216,13 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     return name, os.fdopen(fd, "rb"), st.st_size, ctype
 
 
-def upload(client, upload_spec, *, dry_run: bool) -> dict:
-    req = client.build("POST", ATTACHMENTS, files=upload_spec, action="upload_attachment", safe_to_repeat=False)
+def upload(client: Client, upload_spec: UploadSpec, *, dry_run: bool) -> dict:
+    req = client.build("POST", routes.ATTACHMENTS, files=upload_spec, action="upload_attachment",
+                       safe_to_repeat=False)
     if dry_run:
-        return {"dry_run": True, "request": req.describe()}
+        return req.preview()
     data = client.send(req).data
     if not isinstance(data, dict) or not isinstance(data.get("url"), str) or not data["url"].startswith("https://"):
-        from .errors import ApiError
         raise ApiError("the API answered the upload without an https url")
     return data
+

@@ -1,0 +1,153 @@
+"""Title dedup for creates: find an active session with the same title, and converge after a race.
+
+Devin's create has no idempotency key, so the plugin looks before it creates (under a per-machine
+lock) and looks again after creating (cross-machine convergence): every racer orders candidates
+the same way (created_at, then session_id), so all of them name the same survivor.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import routes
+from .errors import DevinError, UnknownOutcome
+from .limits import PAGE_MAX
+from .paging import collect, first_page, pages
+from .states import is_active
+
+if TYPE_CHECKING:
+    from .http import Client
+
+DEDUP_MIN_CHECKED = 1_000
+Note = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    """The default `note`: say nothing."""
+
+
+def derive_title(prompt: str, limit: int = 80) -> str:
+    """The first `limit` characters of the prompt, cut at a word boundary, on one line."""
+    from .output import sanitize
+    text = " ".join(sanitize(prompt).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0]
+    return (cut if 0 < len(cut) <= limit else text[:limit]).rstrip()
+
+
+def _own(client: Client, item: Any) -> bool:
+    return isinstance(item, dict) and item.get("org_id") == client.settings.org_id
+
+
+def window_request(client: Client, created_after: int, *, max_items: int = PAGE_MAX):
+    """The request dedup sends first: the org's sessions created in the window, newest first."""
+    return first_page(client, "GET", routes.SESSIONS, params={"created_after": created_after},
+                      max_items=max_items, action="dedup")
+
+
+def find_active_by_title(client: Client, title: str, *, days: float, min_checked: int = DEDUP_MIN_CHECKED,
+                         since: float | None = None, any_status: bool = False) -> tuple[dict | None, dict]:
+    """Newest-first search of the org's recent sessions for an active one with this exact title."""
+    created_after = int((since if since is not None else time.time() - days * 86400))
+    seen: list = []  # every item looked at; the pager asks how many are still wanted
+    has_next = False
+    try:
+        for page, has_next, _cursor in pages(client, window_request(client, created_after),
+                                             lambda: min_checked - len(seen), shrink=False):
+            for item in page:
+                seen.append(item)
+                checked = len(seen)
+                if not _own(client, item) or item.get("title") != title:
+                    continue
+                if isinstance(item.get("created_at"), (int, float)) and item["created_at"] < created_after:
+                    continue
+                if any_status or is_active(item):
+                    return item, {"checked": checked, "complete": True}
+    except DevinError as err:
+        if "repeated a page cursor" not in err.message:
+            raise
+    return None, {"checked": len(seen), "complete": not has_next}
+
+
+def active_with_title(client: Client, title: str, *, days: float, max_checked: int = DEDUP_MIN_CHECKED) -> dict:
+    created_after = int(time.time() - days * 86400)
+    page = collect(client, window_request(client, created_after, max_items=max_checked), max_items=max_checked)
+    return {s["session_id"]: s for s in page["items"]
+            if isinstance(s, dict) and s.get("title") == title and is_active(s) and s.get("session_id")}
+
+
+def _earliest(peers: dict) -> dict:
+    return min(peers.values(), key=lambda s: (s.get("created_at") or 0, s.get("session_id")))
+
+
+def converge(client: Client, title: str, mine: dict, *, days: float, settle_s: float,
+             note: Note = _quiet, sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Cross-machine dedup without server idempotency: after creating, look again (at once and after a
+    settle delay); if an earlier active session has the same title, end ours and answer with that one.
+
+    A racer created later always sees the earlier ones it loses to.
+    """
+    mine_id = mine["session_id"]
+    winner, ended = mine, False
+    for attempt in range(2):
+        if attempt:
+            if settle_s <= 0 or settle_s >= client.remaining() - 5:
+                break
+            sleep(settle_s)
+        try:
+            peers = active_with_title(client, title, days=days)
+        except DevinError:
+            break  # we created our session; failing to look again must not turn that into an error
+        if not ended:
+            peers.setdefault(mine_id, mine)
+        if peers:
+            winner = _earliest(peers)
+        if winner["session_id"] != mine_id and not ended:
+            # An earlier session exists, so ours can never be the survivor: end it at once. The answer
+            # waits for the last look, because an even earlier racer may show up only by then.
+            note(f"another session with this title was created at the same time ({winner['session_id']}); "
+                 f"ending ours ({mine_id}) and answering with the earliest one")
+            try:
+                client.call("DELETE", routes.SESSION, path={"devin_id": mine_id}, action="dedup_converge")
+            except DevinError as err:
+                note(f"could not end the duplicate {mine_id}: {err.message}; end it by hand")
+            ended = True
+    if ended:
+        return dict(winner, is_new_session=False, duplicate_ended=mine_id)
+    return dict(mine, is_new_session=True)
+
+
+def earliest_if_young(client: Client, title: str, found: dict, *, days: float, settle_s: float,
+                      sleep: Callable[[float], None] = time.sleep) -> dict:
+    """A session found by dedup may be another machine's racer that is about to end itself for an earlier
+    one; when it is young, look again after the settle delay and answer with the earliest active one."""
+    created = found.get("created_at")
+    if (settle_s <= 0 or not isinstance(created, (int, float)) or time.time() - created > settle_s + 60
+            or settle_s >= client.remaining() - 5):
+        return found
+    sleep(settle_s)
+    try:
+        peers = active_with_title(client, title, days=days)
+    except DevinError:
+        return found
+    if not peers:
+        return found
+    return _earliest(peers)
+
+
+def reconcile_create(client: Client, title: str, started: float, err: UnknownOutcome, note: Note) -> dict:
+    """After an ambiguous create, look before answering: a lost response must not become a lie."""
+    note("the create's answer was lost; checking whether the session was created...")
+    try:
+        found, _ = find_active_by_title(client, title, days=0, since=started - 120, any_status=True)
+    except DevinError:
+        found = None
+    if found:
+        note(f"the session was created ({found.get('session_id')})")
+        return found
+    raise UnknownOutcome(err.message + ". No session with this title has appeared yet: run the same "
+                         "create again with the same title in a minute; dedup will return the session if it "
+                         "was created, and create it otherwise.", http_status=err.http_status)
+
