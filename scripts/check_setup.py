@@ -6,7 +6,7 @@ Prints what is missing and how to fix it. Exit 0 when ready, 3 for configuration
 """
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import _prelude  # noqa: F401
 from devin_plugin import audit, cli, config, output, routes

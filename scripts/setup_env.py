@@ -10,6 +10,7 @@ cheap: a stamp records what was installed, and nothing is done while it still ma
 """
 
 import hashlib
+from collections.abc import Callable
 import subprocess
 import sys
 import venv
@@ -48,7 +49,7 @@ def healthy(target: Path, with_mcp: bool = False) -> bool:
     return probe.returncode == 0
 
 
-def install(target: Path, say, requirements: Path = REQUIREMENTS) -> None:
+def install(target: Path, say: Callable[[str], None], requirements: Path = REQUIREMENTS) -> None:
     say(f"creating the environment at {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -81,7 +82,7 @@ def main(inv: cli.Invocation) -> int:
     target = venv_candidates()[0]
     steps = []
 
-    def say(msg):
+    def say(msg: str) -> None:
         steps.append(msg)
         if not json_mode:
             output.note(f"devin setup: {msg}")

@@ -6,8 +6,13 @@ import hashlib
 import json
 import os
 import time
+from typing import TYPE_CHECKING, Any
 
 from . import redact
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .http import Request
 
 TEXT_FIELDS = ("prompt", "message", "body")
 
@@ -17,7 +22,7 @@ def text_digest(text: str) -> dict:
     return {"length": len(text), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def ensure_private_dir(path) -> None:
+def ensure_private_dir(path: str | os.PathLike[str]) -> None:
     os.makedirs(path, mode=0o700, exist_ok=True)
     try:
         os.chmod(path, 0o700)
@@ -25,9 +30,10 @@ def ensure_private_dir(path) -> None:
         pass
 
 
-def record(settings, req, http_status, outcome, attempts=None) -> None:
+def record(settings: Settings, req: Request, http_status: int | None, outcome: str,
+           attempts: int | None = None) -> None:
     """One JSON line per mutating call. A failure to write must not hide the call's own result."""
-    entry = {
+    entry: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "action": req.action or req.method.lower(),
         "method": req.method,

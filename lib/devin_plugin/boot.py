@@ -6,12 +6,13 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from collections.abc import Mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 NEEDED = ("requests", "jsonschema", "yaml")
 
 
-def venv_candidates(env=None) -> list[Path]:
+def venv_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
     env = os.environ if env is None else env
     data = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
     out = []

@@ -11,7 +11,8 @@ import argparse
 import io
 import os
 import sys
-from typing import IO, Any, Callable, Mapping, NoReturn, TextIO
+from typing import IO, Any, NoReturn, TextIO
+from collections.abc import Callable, Mapping
 
 from . import formatting, limits, output
 from .context import Context
@@ -234,9 +235,9 @@ def run(main: Main, build: Callable[[], Parser], argv: list[str] | None = None, 
             if env.get("DEVIN_PLUGIN_DEBUG") == "1":
                 import traceback
                 output.note(traceback.format_exc())
-            err = DevinError(f"internal error ({type(exc).__name__}); rerun with DEVIN_PLUGIN_DEBUG=1 for details")
-            output.emit_error(err, json_mode)
-            return err.exit_code
+            bug = DevinError(f"internal error ({type(exc).__name__}); rerun with DEVIN_PLUGIN_DEBUG=1 for details")
+            output.emit_error(bug, json_mode)
+            return bug.exit_code
 
 
 def _stdin_bytes() -> IO[bytes]:

@@ -12,10 +12,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from collections.abc import Mapping
 
 from . import redact
 from .errors import ConfigError
 
+Env = Mapping[str, str]
 DEFAULT_BASE = "https://api.devin.ai"
 API_VERSIONS = ("v3", "v3beta1")
 # A dedicated enterprise deployment has its own API host, api.<company>.devinenterprise.com.
@@ -94,7 +96,7 @@ def parse_base_url(raw: str) -> BaseUrl:
     raise ConfigError(f"DEVIN_API_BASE host {host!r} is not a Devin API host; {allowed}")
 
 
-def read_token(env) -> str:
+def read_token(env: Env) -> str:
     raw = env.get("DEVIN_SERVICE_USER_TOKEN")
     source = "DEVIN_SERVICE_USER_TOKEN"
     if not raw:
@@ -140,17 +142,17 @@ def _read_token_file(path: str) -> str:
         raise ConfigError("DEVIN_TOKEN_FILE does not hold an ASCII token") from None
 
 
-def _home(env) -> Path:
+def _home(env: Env) -> Path:
     return Path(env.get("HOME") or os.path.expanduser("~"))
 
 
-def state_dir(env=None) -> Path:
+def state_dir(env: Env | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_STATE_HOME") or str(_home(env) / ".local" / "state")
     return Path(base) / "devin-plugin"
 
 
-def config_dir(env=None) -> Path:
+def config_dir(env: Env | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or str(_home(env) / ".config")
     return Path(base) / "devin-plugin"
@@ -164,14 +166,14 @@ class Settings:
     token: str | None
     state_dir: Path
     config_dir: Path
-    problems: list = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         return self.base.origin
 
 
-def load(env=None, *, need_token: bool = True) -> Settings:
+def load(env: Env | None = None, *, need_token: bool = True) -> Settings:
     """Read and check the configuration. need_token=False lets --dry-run show a request without one."""
     env = os.environ if env is None else env
     base = parse_base_url(env.get("DEVIN_API_BASE") or DEFAULT_BASE)
@@ -190,7 +192,7 @@ def load(env=None, *, need_token: bool = True) -> Settings:
     return Settings(base, version, org, token, state_dir(env), config_dir(env))
 
 
-def dedup_settle_seconds(env=None) -> float:
+def dedup_settle_seconds(env: Env | None = None) -> float:
     """DEVIN_DEDUP_SETTLE_SECONDS: the wait before create's second look for a same-title session
     created elsewhere at the same moment (cross-machine dedup); 0 turns the second look off."""
     env = os.environ if env is None else env

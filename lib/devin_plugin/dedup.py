@@ -8,7 +8,8 @@ the same way (created_at, then session_id), so all of them name the same survivo
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from . import routes
 from .errors import DevinError, UnknownOutcome
@@ -17,7 +18,7 @@ from .paging import collect, first_page, pages
 from .states import is_active
 
 if TYPE_CHECKING:
-    from .http import Client
+    from .http import Client, Request
 
 DEDUP_MIN_CHECKED = 1_000
 Note = Callable[[str], None]
@@ -41,7 +42,7 @@ def _own(client: Client, item: Any) -> bool:
     return isinstance(item, dict) and item.get("org_id") == client.settings.org_id
 
 
-def window_request(client: Client, created_after: int, *, max_items: int = PAGE_MAX):
+def window_request(client: Client, created_after: int, *, max_items: int = PAGE_MAX) -> Request:
     """The request dedup sends first: the org's sessions created in the window, newest first."""
     return first_page(client, "GET", routes.SESSIONS, params={"created_after": created_after},
                       max_items=max_items, action="dedup")
@@ -50,12 +51,13 @@ def window_request(client: Client, created_after: int, *, max_items: int = PAGE_
 def find_active_by_title(client: Client, title: str, *, days: float, min_checked: int = DEDUP_MIN_CHECKED,
                          since: float | None = None, any_status: bool = False) -> tuple[dict | None, dict]:
     """Newest-first search of the org's recent sessions for an active one with this exact title."""
-    created_after = int((since if since is not None else time.time() - days * 86400))
+    created_after = int(since if since is not None else time.time() - days * 86400)
     seen: list = []  # every item looked at; the pager asks how many are still wanted
     has_next = False
     try:
-        for page, has_next, _cursor in pages(client, window_request(client, created_after),
-                                             lambda: min_checked - len(seen), shrink=False):
+        for page, more, _cursor in pages(client, window_request(client, created_after),
+                                         lambda: min_checked - len(seen), shrink=False):
+            has_next = more
             for item in page:
                 seen.append(item)
                 checked = len(seen)

@@ -17,7 +17,7 @@ class DevinError(Exception):
             self.kind = kind
 
     def to_dict(self) -> dict:
-        out = {"kind": self.kind, "message": self.message, "http_status": self.http_status}
+        out: dict[str, object] = {"kind": self.kind, "message": self.message, "http_status": self.http_status}
         if self.retry_after is not None:
             out["retry_after_s"] = self.retry_after
         return out

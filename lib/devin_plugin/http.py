@@ -20,7 +20,8 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -243,7 +244,7 @@ class Client:
             safe_to_repeat = method in ("GET", "PUT", "DELETE")
         return Request(method, template, self.settings.base_url + path_str, path_str,
                        dict(params or {}), body, files, values.get("devin_id"), action, mutating,
-                       safe_to_repeat, {k: v for k, v in (path or {}).items()}, version)
+                       safe_to_repeat, dict(path or {}), version)
 
     def derive(self, req: Request, *, params: dict) -> Request:
         """The same request with some query parameters replaced (the next page of a list)."""
@@ -331,7 +332,7 @@ class Client:
                     if self._pause(backoff_delay(attempt, self.rand)):
                         last_error = err
                         continue
-                raise err
+                raise err from None  # our own words: requests' message can carry the URL
             try:
                 status = raw.status_code
                 if status in RETRYABLE_STATUS:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any, NoReturn
 
 
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _no_duplicate_keys(pairs):
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     obj = {}
     for key, value in pairs:
         if key in obj:
@@ -18,7 +19,7 @@ def _no_duplicate_keys(pairs):
     return obj
 
 
-def loads_strict(text: str):
+def loads_strict(text: str) -> Any:
     """No NaN/Infinity, no duplicate keys: both invite disagreements between parsers."""
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)

@@ -18,7 +18,7 @@ def _shown(value: str) -> str:
     return repr(value[:40] + ("..." if len(value) > 40 else ""))
 
 
-def normalize_session_id(value: str, app_hosts=frozenset({"app.devin.ai"})) -> str:
+def normalize_session_id(value: str, app_hosts: frozenset[str] = frozenset({"app.devin.ai"})) -> str:
     """Return devin-<32 lowercase hex>, or raise InvalidInput naming what is allowed."""
     if not isinstance(value, str) or not value or len(value) > 300:
         raise InvalidInput(f"invalid session id; {SESSION_HELP}")

@@ -6,13 +6,14 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 
 from .audit import ensure_private_dir
 from .errors import NetworkError
 
 
 @contextlib.contextmanager
-def title_lock(state_dir, org_id: str, title: str, timeout_s: float):
+def title_lock(state_dir: str | os.PathLike[str], org_id: str, title: str, timeout_s: float) -> Iterator[None]:
     import fcntl
     lock_dir = os.path.join(state_dir, "locks")
     ensure_private_dir(state_dir)

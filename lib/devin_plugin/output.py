@@ -12,7 +12,8 @@ import contextvars
 import json
 import re
 import sys
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import redact

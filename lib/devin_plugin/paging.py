@@ -6,7 +6,8 @@ over a request its operation built once; the dry run of that operation prints th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
 
 from .errors import ApiError
 from .limits import CURSOR_MAX, PAGE_MAX
@@ -59,7 +60,8 @@ def collect(client: Client, first: Request, *, max_items: int, org_only: bool = 
     items: list = []
     dropped, has_next, cursor = 0, False, None
     org = client.settings.org_id
-    for page, has_next, cursor in pages(client, first, lambda: max_items - len(items)):
+    for page, more, end in pages(client, first, lambda: max_items - len(items)):
+        has_next, cursor = more, end
         for item in page:
             if org_only or (isinstance(item, dict) and "org_id" in item):
                 if not (isinstance(item, dict) and item.get("org_id") == org):

@@ -12,6 +12,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, InvalidInput, PolicyError
 from .fieldnames import FORBIDDEN_FIELDS, POLICY_DIR, canonical, is_forbidden
@@ -21,7 +22,7 @@ USER_POLICY_NAME = "policy.yaml"
 MAX_POLICY_BYTES = 65536
 
 
-def _yaml_load(path: Path):
+def _yaml_load(path: Path) -> Any:
     import yaml
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~8x faster
     data = path.read_bytes()
@@ -91,7 +92,7 @@ class Policy:
                 "additionalProperties": False, "required": list(spec.get("required", [])),
                 "properties": props}
 
-    def _resolve(self, frag):
+    def _resolve(self, frag: Any) -> Any:
         if isinstance(frag, dict):
             out = {}
             if "$ref" in frag:
@@ -108,7 +109,7 @@ class Policy:
             return [self._resolve(v) for v in frag]
         return frag
 
-    def _validator(self, endpoint: str, partial: bool):
+    def _validator(self, endpoint: str, partial: bool) -> Any:
         key = (endpoint, partial)
         if key not in self._validators:
             from jsonschema import Draft202012Validator
@@ -119,7 +120,7 @@ class Policy:
             self._validators[key] = Draft202012Validator(schema)
         return self._validators[key]
 
-    def check(self, endpoint: str, payload, *, partial: bool = False) -> dict:
+    def check(self, endpoint: str, payload: Any, *, partial: bool = False) -> dict:
         """Return the payload if every field is allowed and valid; otherwise refuse, sending nothing."""
         if endpoint not in self.base["endpoints"]:
             raise PolicyError(f"internal: no policy for endpoint {endpoint}")
@@ -174,7 +175,7 @@ class Policy:
         return [n for n in self.fields(endpoint)
                 if n not in self.base["gated_fields"] or n in self.enabled_gated]
 
-    def _check_output_schema(self, schema) -> None:
+    def _check_output_schema(self, schema: Any) -> None:
         # Measured as ASCII-escaped JSON, never smaller than its UTF-8 bytes: the strictest reading of "64 KB".
         size = len(json.dumps(schema))
         cap = self.limits["structured_output_schema_max_bytes"]
@@ -194,7 +195,7 @@ class Policy:
                                f"{exc.validator} {_short_value(exc.validator_value)}. Nothing was sent.") from None
 
 
-def _external_ref(node):
+def _external_ref(node: Any) -> Any:
     stack = [node]
     while stack:
         cur = stack.pop()
@@ -213,12 +214,12 @@ def _show_key(key: str) -> str:
     return ascii(text)
 
 
-def _short_value(value) -> str:
+def _short_value(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=True) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:80] + "..."
 
 
-def _describe(err) -> str:
+def _describe(err: Any) -> str:
     """A message built from the rule, never from the refused value (it may be a secret)."""
     path = "/".join(str(p) for p in err.absolute_path) or "payload"
     rule, value = err.validator, err.validator_value
@@ -246,7 +247,7 @@ def _load_cached(config_dir: str, user_mtime: float) -> Policy:
     return Policy(base, _user_policy(Path(config_dir), base))
 
 
-def load(config_dir) -> Policy:
+def load(config_dir: str | os.PathLike[str]) -> Policy:
     path = Path(config_dir) / USER_POLICY_NAME
     try:
         mtime = os.stat(path).st_mtime

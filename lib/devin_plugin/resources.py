@@ -59,7 +59,7 @@ def list_items(client: Client, template: str, *, limit: int, params: dict | None
 def secret_ids(client: Client, max_items: int = SECRETS_LIST_MAX) -> set[str]:
     """Secrets have no GET by id: page through the metadata list."""
     page = list_items(client, routes.SECRETS, limit=max_items, action="list_secrets")
-    return {s.get("secret_id") for s in page["items"] if isinstance(s, dict)}
+    return {s["secret_id"] for s in page["items"] if isinstance(s, dict) and isinstance(s.get("secret_id"), str)}
 
 
 def get(client: Client, kind: Kind, item_id: str, *, dry_run: bool = False) -> dict:

@@ -7,7 +7,8 @@ nothing; otherwise it sends exactly that request (plus the reads and fallbacks i
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from . import dedup, ids, routes
 from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, UnknownOutcome
@@ -88,7 +89,8 @@ def list_messages(client: Client, session_id: str, *, limit: int | None = None, 
         return req.preview()
     items: list = []
     cursor, has_next = after, False
-    for page, has_next, new_cursor in pages(client, req, lambda: max_items - len(items)):
+    for page, more, new_cursor in pages(client, req, lambda: max_items - len(items)):
+        has_next = more
         items.extend(page)
         if new_cursor:
             cursor = new_cursor
