@@ -12,7 +12,7 @@ from . import redact
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .http import Request
+    from .request import Request
 
 TEXT_FIELDS = ("prompt", "message", "body")
 

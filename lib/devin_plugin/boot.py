@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NEEDED = ("requests", "jsonschema", "yaml")

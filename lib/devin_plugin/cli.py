@@ -11,8 +11,8 @@ import argparse
 import io
 import os
 import sys
-from typing import IO, Any, NoReturn, TextIO
 from collections.abc import Callable, Mapping
+from typing import IO, Any, NoReturn, TextIO
 
 from . import formatting, limits, output
 from .context import Context

@@ -9,10 +9,10 @@ import ipaddress
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-from collections.abc import Mapping
 
 from . import redact
 from .errors import ConfigError

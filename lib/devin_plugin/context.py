@@ -4,8 +4,8 @@ environment it reads its settings from, the working directory, and the per-call 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import config, ids
 

@@ -8,8 +8,8 @@ the same way (created_at, then session_id), so all of them name the same survivo
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import routes
 from .errors import DevinError, UnknownOutcome
@@ -18,7 +18,8 @@ from .paging import collect, first_page, pages
 from .states import is_active
 
 if TYPE_CHECKING:
-    from .http import Client, Request
+    from .http import Client
+    from .request import Request
 
 DEDUP_MIN_CHECKED = 1_000
 Note = Callable[[str], None]

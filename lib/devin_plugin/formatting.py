@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from . import output
 from .states import CLASS_WORDS, status_class

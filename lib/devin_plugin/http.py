@@ -19,9 +19,9 @@ import email.utils
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
-from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from . import audit, ids, redact, routes
+from .request import Request
 from .http_json import loads_strict
 from .config import Settings
 from .errors import (ApiError, AuthError, ConfigError, DevinError, InvalidInput, NetworkError,
@@ -39,42 +40,6 @@ MAX_RETRY_AFTER_S = 60.0
 JSON_TYPES = ("application/json", "application/problem+json")
 
 PERMISSIONS = routes.PERMISSIONS  # kept here for callers that look it up on the helper
-
-
-@dataclass
-class Request:
-    """A fully checked request, ready to send or to show in --dry-run."""
-    method: str
-    template: str
-    url: str
-    path: str
-    params: dict
-    body: Any = None
-    files: Any = None
-    session_id: str | None = None
-    action: str = ""
-    mutating: bool = False
-    safe_to_repeat: bool = True
-    path_values: dict = field(default_factory=dict)
-    version: str = ""
-
-    def preview(self, **extra: Any) -> dict:
-        """The dry-run result of an operation: exactly this request, described, plus what the
-        operation would do around it (a dedup look, fields read first)."""
-        return {"dry_run": True, "request": self.describe(), **extra}
-
-    def describe(self) -> dict:
-        """What --dry-run prints: no token, ever."""
-        out: dict[str, Any] = {"method": self.method, "url": self.url, "headers": {"Authorization": "Bearer ***"}}
-        if self.params:
-            out["params"] = self.params
-        if self.body is not None:
-            out["headers"]["Content-Type"] = "application/json"
-            out["body"] = self.body
-        if self.files is not None:
-            out["headers"]["Content-Type"] = "multipart/form-data"
-            out["file"] = {"field": "file", "name": self.files[0], "bytes": self.files[2]}
-        return out
 
 
 @dataclass

@@ -12,8 +12,8 @@ import contextvars
 import json
 import re
 import sys
-from typing import Any, TextIO
 from collections.abc import Iterator
+from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import redact

@@ -6,14 +6,15 @@ over a request its operation built once; the dry run of that operation prints th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
 from .limits import CURSOR_MAX, PAGE_MAX
 
 if TYPE_CHECKING:
-    from .http import Client, Request
+    from .http import Client
+    from .request import Request
 
 
 def page_items(data: Any) -> tuple[list, bool, str | None]:

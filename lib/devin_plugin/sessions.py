@@ -7,8 +7,8 @@ nothing; otherwise it sends exactly that request (plus the reads and fallbacks i
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import dedup, ids, routes
 from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, UnknownOutcome

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 ACTIVE_STATUSES = frozenset({"new", "claimed", "running", "suspended", "resuming"})
 BILLING_SUSPENSIONS = frozenset({"usage_limit_exceeded", "out_of_credits", "out_of_quota", "no_quota_allocation",

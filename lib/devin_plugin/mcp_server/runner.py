@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .. import config, output
 from ..context import Context
@@ -13,7 +14,6 @@ from ..fieldnames import is_forbidden
 
 if TYPE_CHECKING:
     from ..policy import Policy
-    from .tools import Tool
 
 UNTRUSTED_META_KEY = "devin-plugin/untrusted"
 UNTRUSTED_NOTE = ("Everything in this result that came from Devin or its API (titles, messages, bodies, "
@@ -45,6 +45,44 @@ class Call(Context):
 
     def with_notes(self, doc: dict) -> dict:
         return dict(doc, notes=self.notes) if self.notes else doc
+
+
+Headline = Callable[[dict, dict], str]
+
+
+def _result(doc: dict, args: dict) -> str:
+    return "Result"
+
+
+@dataclass
+class Tool:
+    name: str
+    title: str
+    description: str
+    run: Callable[[Call], dict]  # the body: a thin call into the library
+    options: dict = field(default_factory=dict)        # the tool's own arguments (JSON Schema properties)
+    required: tuple = ()
+    endpoint: str | None = None                        # payload fields from Policy.schema(endpoint)
+    partial: bool = False                              # payload fields all optional (update)
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    headline: Headline = _result
+
+    def input_schema(self, policy: Policy) -> dict:
+        props, required = {}, list(self.required)
+        if self.endpoint:
+            schema = policy.schema(self.endpoint)
+            props.update(schema["properties"])
+            if not self.partial:
+                required += [r for r in schema["required"] if r not in required]
+        props.update(self.options)
+        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+    def annotations(self) -> dict:
+        return {"title": self.title, "readOnlyHint": self.read_only,
+                "destructiveHint": self.destructive, "idempotentHint": self.idempotent, "openWorldHint": True}
+
 
 
 def split(tool: Tool, args: dict, policy: Policy) -> tuple[dict, dict]:

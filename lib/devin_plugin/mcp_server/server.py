@@ -8,8 +8,8 @@ counts as unset. The ``mcp`` SDK is imported only here, inside the functions tha
 from __future__ import annotations
 
 import os
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 from .. import __version__, config, output
 from ..errors import DevinError, InvalidInput

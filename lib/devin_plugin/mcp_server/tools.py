@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import ids, limits, output, resources, routes, sessions
 from ..errors import InvalidInput
 from ..states import CLASS_WORDS, status_class
-from .runner import Call
+from .runner import Call, Headline, Tool
 
 if TYPE_CHECKING:
     from ..http import Client
     from ..policy import Policy
 
-Headline = Callable[[dict, dict], str]
 
 SESSION_ARG = {"type": "string", "minLength": 1, "maxLength": 300,
                "description": "the session: " + ids.SESSION_HELP}
@@ -32,40 +30,6 @@ CONFIRM_ARG = {"type": "boolean", "const": True,
 DRY_RUN_ARG = {"type": "boolean", "default": False,
                "description": "only show the request that would be sent (token as ***); send nothing"}
 RESOURCE_ID_ARG = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"}
-
-
-def _result(doc: dict, args: dict) -> str:
-    return "Result"
-
-
-@dataclass
-class Tool:
-    name: str
-    title: str
-    description: str
-    run: Callable[[Call], dict]
-    options: dict = field(default_factory=dict)        # the tool's own arguments (JSON Schema properties)
-    required: tuple = ()
-    endpoint: str | None = None                        # payload fields from Policy.schema(endpoint)
-    partial: bool = False                              # payload fields all optional (update)
-    read_only: bool = False
-    destructive: bool = False
-    idempotent: bool = False
-    headline: Headline = _result
-
-    def input_schema(self, policy: Policy) -> dict:
-        props, required = {}, list(self.required)
-        if self.endpoint:
-            schema = policy.schema(self.endpoint)
-            props.update(schema["properties"])
-            if not self.partial:
-                required += [r for r in schema["required"] if r not in required]
-        props.update(self.options)
-        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-
-    def annotations(self) -> dict:
-        return {"title": self.title, "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive, "idempotentHint": self.idempotent, "openWorldHint": True}
 
 
 # -- tool bodies ---------------------------------------------------------------------------------
