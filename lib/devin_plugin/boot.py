@@ -22,6 +22,13 @@ def venv_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
     return out
 
 
+def _is_own_venv() -> bool:
+    """Running under one of the plugin's own environments (costs two stats, not three spec look-ups)."""
+    here = os.path.realpath(sys.prefix)
+    return any(os.path.realpath(v) == here and os.path.isfile(os.path.join(v, "pyvenv.cfg"))
+               for v in venv_candidates())
+
+
 def _have_deps() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in NEEDED)
 
@@ -29,6 +36,8 @@ def _have_deps() -> bool:
 def ensure_environment() -> None:
     """Run under the plugin's own environment when there is one; otherwise say what to run."""
     in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+    if in_venv and _is_own_venv():
+        return  # set up by setup_env.py or dev.py from the pinned requirements: no need to probe
     if in_venv and _have_deps():
         return
     if not os.environ.get("DEVIN_PLUGIN_REEXEC"):

@@ -17,7 +17,6 @@ from typing import IO, Any, NoReturn, TextIO
 from . import formatting, limits, output
 from .context import Context
 from .errors import DevinError, InvalidInput, PolicyError
-from .fieldnames import is_forbidden
 
 STDIN_MAX = 4 * 2**20
 
@@ -28,6 +27,7 @@ class Parser(argparse.ArgumentParser):
     argv: list[str] = []
 
     def error(self, message: str) -> NoReturn:
+        from .fieldnames import is_forbidden  # loads the forbidden list: only on this error path
         for word in self.argv:
             name = word.lstrip("-").split("=", 1)[0]
             if name and is_forbidden(name):

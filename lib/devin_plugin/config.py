@@ -5,13 +5,12 @@ Everything here is checked before any connection is made; a refusal is a ConfigE
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from . import redact
@@ -30,8 +29,8 @@ TOKEN_HELP = ("Create a service user in Devin (Settings > Service users), give i
               "DEVIN_TOKEN_FILE that only you can read (chmod 600).")
 
 
-@dataclass(frozen=True)
-class BaseUrl:
+class BaseUrl(NamedTuple):
+    # NamedTuple rather than a dataclass: a cold script should not pay for importing dataclasses.
     scheme: str
     host: str
     port: int | None
@@ -54,6 +53,9 @@ class BaseUrl:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    if not (host[:1].isdigit() or ":" in host):
+        return False  # a name, not an address literal: no need to load ipaddress
+    import ipaddress
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -158,15 +160,17 @@ def config_dir(env: Env | None = None) -> Path:
     return Path(base) / "devin-plugin"
 
 
-@dataclass
 class Settings:
-    base: BaseUrl
-    api_version: str
-    org_id: str
-    token: str | None
-    state_dir: Path
-    config_dir: Path
-    problems: list[str] = field(default_factory=list)
+    """The checked configuration of one call (a plain class: see BaseUrl)."""
+
+    def __init__(self, base: BaseUrl, api_version: str, org_id: str, token: str | None, state_dir: Path,
+                 config_dir: Path, problems: list[str] | None = None):
+        self.base, self.api_version, self.org_id, self.token = base, api_version, org_id, token
+        self.state_dir, self.config_dir = state_dir, config_dir
+        self.problems: list[str] = list(problems or [])
+
+    def __repr__(self) -> str:  # never the token
+        return f"Settings(base={self.base.origin!r}, api_version={self.api_version!r}, org_id={self.org_id!r})"
 
     @property
     def base_url(self) -> str:

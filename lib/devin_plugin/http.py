@@ -20,7 +20,6 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -42,12 +41,13 @@ JSON_TYPES = ("application/json", "application/problem+json")
 PERMISSIONS = routes.PERMISSIONS  # kept here for callers that look it up on the helper
 
 
-@dataclass
 class Response:
-    status: int
-    data: Any
-    attempts: int = 1
-    headers: dict = field(default_factory=dict)
+    """An answer: status, parsed JSON, how many attempts it took, headers."""
+
+    __slots__ = ("status", "data", "attempts", "headers")
+
+    def __init__(self, status: int, data: Any, attempts: int = 1, headers: dict | None = None):
+        self.status, self.data, self.attempts, self.headers = status, data, attempts, dict(headers or {})
 
 
 class Transport(Protocol):

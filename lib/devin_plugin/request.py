@@ -6,26 +6,29 @@ name it without importing the guarded helper.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
 class Request:
-    """A fully checked request, ready to send or to show in --dry-run."""
-    method: str
-    template: str
-    url: str
-    path: str
-    params: dict
-    body: Any = None
-    files: Any = None
-    session_id: str | None = None
-    action: str = ""
-    mutating: bool = False
-    safe_to_repeat: bool = True
-    path_values: dict = field(default_factory=dict)
-    version: str = ""
+    """A fully checked request, ready to send or to show in --dry-run.
+
+    A plain class, not a dataclass: importing dataclasses costs a cold script about 8 ms (it pulls
+    inspect and ast), which is most of the wrapper's budget over a bare requests call."""
+
+    __slots__ = ("method", "template", "url", "path", "params", "body", "files", "session_id", "action",
+                 "mutating", "safe_to_repeat", "path_values", "version")
+
+    def __init__(self, method: str, template: str, url: str, path: str, params: dict, body: Any = None,
+                 files: Any = None, session_id: str | None = None, action: str = "", mutating: bool = False,
+                 safe_to_repeat: bool = True, path_values: dict | None = None, version: str = ""):
+        self.method, self.template, self.url, self.path, self.params = method, template, url, path, params
+        self.body, self.files, self.session_id, self.action = body, files, session_id, action
+        self.mutating, self.safe_to_repeat = mutating, safe_to_repeat
+        self.path_values = dict(path_values or {})
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.path})"
 
     def preview(self, **extra: Any) -> dict:
         """The dry-run result of an operation: exactly this request, described, plus what the
