@@ -2,6 +2,16 @@
 
 Scripts run as separate processes with an isolated HOME and XDG directories and only the
 environment we give them, exactly as an agent would run them.
+
+The tests are grouped by what they test: core/ (the library in process: policy, ids, config,
+redaction, output, the guarded HTTP helper, dedup), scripts/ (every script, as a process or in
+process), mcp/ (the MCP server), hook/ (the guard's rules), emulator/, plugin/ (static checks,
+validators, manifests, the hook as the plugin wires it), client/ (the real Claude Code client and
+the stand-in model) and system/ (chaos, cross-machine and property runs). Where a test came from is
+a marker (`audit("H3")`, `mutation`; see pyproject.toml). The folders are not packages (no
+__init__.py): test file names must be unique across them. This file puts tests/ and lib/ on
+sys.path, so `from conftest import ...`, `import plugin_helpers` and `import emulator_fixtures`
+work from every folder.
 """
 
 from __future__ import annotations

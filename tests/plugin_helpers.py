@@ -1,4 +1,5 @@
-"""Shared helpers for the plugin-format tests (tests/test_plugin_*.py).
+"""Shared helpers for the plugin-format tests (tests/plugin/), the guard rules (tests/hook/) and the
+real-client tests (tests/client/).
 
 Parses command and skill files the way Claude Code 2.1.330 reads them (YAML frontmatter, `!`
 shell lines, `allowed-tools`), finds the pinned `claude` client and the `agentskills` validator,

@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from chaos import run_inprocess  # noqa: E402
 
 SID = "devin-" + "a" * 32
-ENV = {"DEVIN_API_BASE": "http://127.0.0.1:9", "DEVIN_ORG_ID": "org-seam", "DEVIN_SERVICE_USER_TOKEN": "cog_" + "s" * 40}
+ENV = {"DEVIN_API_BASE": "http://127.0.0.1:9", "DEVIN_ORG_ID": "org-seam",
+       "DEVIN_SERVICE_USER_TOKEN": "cog_" + "s" * 40}
 
 
 class FunctionTransport:
@@ -35,7 +36,8 @@ class FunctionTransport:
         self.seen.append(request)
         status, headers, body = self.handler(request)
         resp = requests.Response()
-        resp.status_code, resp.headers, resp.url, resp.request = status, CaseInsensitiveDict(headers), request.url, request
+        resp.status_code, resp.headers = status, CaseInsensitiveDict(headers)
+        resp.url, resp.request = request.url, request
         resp.raw = HTTPResponse(body=io.BytesIO(body), headers=headers, status=status, preload_content=False)
         return resp
 

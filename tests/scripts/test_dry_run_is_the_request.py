@@ -57,7 +57,8 @@ def world(emu, dirs):
 CASES = [
     ("get_session.py", ["{sid}"], None),
     ("list_sessions.py", ["--limit", "5"], None),
-    ("list_sessions.py", ["--all", "--tag", "keep", "--created-after", "1000", "--created-before", "99999999999"], None),
+    ("list_sessions.py", ["--all", "--tag", "keep", "--created-after", "1000", "--created-before", "99999999999"],
+     None),
     ("list_sessions.py", ["--enterprise", "--limit", "3"], None),
     ("list_messages.py", ["{sid}", "--limit", "2"], None),
     ("wait_session.py", ["{sid}", "--timeout", "0.3", "--interval", "0.1"], None),
