@@ -2,7 +2,7 @@
 # Extra arguments: make test ARGS="-k policy -x"
 PYTHON ?= python3
 
-.PHONY: setup test demo bench claude lock
+.PHONY: setup test demo bench claude lock lint
 
-setup test demo bench claude lock:
+setup test demo bench claude lock lint:
 	$(PYTHON) dev.py $@ $(ARGS)

@@ -8,7 +8,7 @@ Note text is user-authored: it is shown as untrusted data. Bodies come from --bo
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, formatting, ids, limits, resources, routes
+from devin_plugin import cli, formatting, limits, resources, routes
 
 KIND = resources.NOTE
 
@@ -17,8 +17,9 @@ def build() -> cli.Parser:
     p, sub, common = cli.verb_parser("knowledge.py", __doc__)
     ls = sub.add_parser("list", parents=[common], help="list notes")
     cli.add_limit(ls, 100, limits.RESOURCE_LIST_MAX, "notes")
-    ls.add_argument("--folder-id")
+    ls.add_argument("--folder-path", metavar="PATH", help="only notes in this folder (the API's folder_path)")
     ls.add_argument("--search", help="text to search for")
+    ls.add_argument("--pinned-repo", metavar="OWNER/REPO", help="only notes pinned to this repository")
     g = sub.add_parser("get", parents=[common], help="show one note")
     g.add_argument("note_id")
     for verb in ("create", "update"):
@@ -36,31 +37,21 @@ def build() -> cli.Parser:
     return p
 
 
-def note_filters(folder_id: str | None, search: str | None) -> dict:
-    params = {}
-    if folder_id:
-        params["folder_id"] = ids.check_resource_id(folder_id, "folder id")
-    if search:
-        if len(search) > limits.SEARCH_MAX_CHARS or not search.isprintable():
-            raise cli.InvalidInput(f"--search must be at most {limits.SEARCH_MAX_CHARS} printable characters")
-        params["search"] = search
-    return params
-
-
 def main(inv: cli.Invocation) -> int:
     a = inv.args
     client = inv.client()
     if a.verb == "list":
         cli.check_limit(a.limit, limits.RESOURCE_LIST_MAX)
-        page = resources.list_items(client, routes.NOTES, limit=a.limit, params=note_filters(a.folder_id, a.search),
-                                    action="knowledge_list", dry_run=inv.dry_run)
+        params = resources.note_filters(folder_path=a.folder_path, search=a.search, pinned_repo=a.pinned_repo)
+        page = resources.list_items(client, routes.NOTES, limit=a.limit, params=params, action="knowledge_list",
+                                    dry_run=inv.dry_run)
         return inv.emit_result(page, lambda: formatting.show_items("item(s)", page["items"],
                                                                    ("note_id", "folder_path", "name")))
     if a.verb == "folders":
-        page = resources.list_items(client, routes.FOLDERS, limit=limits.RESOURCE_LIST_MAX,
-                                    action="knowledge_folders", dry_run=inv.dry_run)
-        return inv.emit_result(page, lambda: formatting.show_items("item(s)", page["items"],
-                                                                   ("folder_id", "path", "name")))
+        tree = resources.list_folders(client, dry_run=inv.dry_run)
+        return inv.emit_result(tree, lambda: formatting.show_items("folder(s)", tree["folders"],
+                                                                   ("folder_id", "path", "note_count"))
+                               + f"\nnotes outside any folder: {tree.get('root_note_count')}")
     if a.verb == "get":
         note = resources.get(client, KIND, a.note_id, dry_run=inv.dry_run)
         return inv.emit_result(note, lambda: formatting.show_object(f"Knowledge note {a.note_id}", note))

@@ -15,6 +15,8 @@ def build() -> cli.Parser:
     cli.add_session_arg(p)
     cli.add_free_text(p, "message", "message")
     cli.add_payload_options(p)
+    p.add_argument("--unarchive", action="store_true",
+                   help="unarchive an archived session first (an archived session takes a message but is not woken)")
     return p
 
 
@@ -24,7 +26,8 @@ def main(inv: cli.Invocation) -> int:
     if "message" not in payload:
         raise cli.InvalidInput("no message given: use --message-file PATH, --message-file - or --message")
     sid = inv.session()
-    result = sessions.send_message(inv.client(), inv.policy(), sid, payload, dry_run=inv.dry_run, note=inv.note)
+    result = sessions.send_message(inv.client(), inv.policy(), sid, payload, dry_run=inv.dry_run,
+                                   unarchive=inv.args.unarchive, note=inv.note)
     return inv.emit_result(result, lambda: formatting.show_session(result, f"Message sent to {sid}."))
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, overload
 from urllib.parse import unquote
 
 from . import permissions as P
@@ -99,6 +100,17 @@ def authenticate(store: Store, req: Request) -> Token:
     return t
 
 
+def request_token(req: Request) -> Token:
+    """The caller's token, which ``dispatch`` sets (via ``authenticate``) before running any
+    handler not in UNAUTHENTICATED.  None here is an emulator bug (a handler using the token
+    while registered as unauthenticated): it fails as an internal error (500), as reading an
+    attribute of None would."""
+    tok = req.token
+    if tok is None:
+        raise RuntimeError(f"{req.method} {req.route}: handler needs an authenticated request")
+    return tok
+
+
 def need(tok: Token, *perms: str) -> None:
     missing = [p for p in perms if p not in tok.permissions]
     if missing:
@@ -106,7 +118,7 @@ def need(tok: Token, *perms: str) -> None:
 
 
 def org_scope(store: Store, req: Request, *perms: str) -> str:
-    tok = req.token
+    tok = request_token(req)
     org_id = req.params["org_id"]
     if tok.enterprise:
         if org_id not in store.orgs:
@@ -119,10 +131,11 @@ def org_scope(store: Store, req: Request, *perms: str) -> str:
 
 
 def enterprise_scope(req: Request, *perms: str) -> None:
-    if not req.token.enterprise:
+    tok = request_token(req)
+    if not tok.enterprise:
         raise ApiError(403, "Enterprise endpoints need an enterprise-level service user; "
                             "this token belongs to an organization")
-    need(req.token, *perms)
+    need(tok, *perms)
 
 
 def q_one(req: Request, name: str) -> str | None:
@@ -130,7 +143,17 @@ def q_one(req: Request, name: str) -> str | None:
     return v[-1] if v else None
 
 
-def q_int(req: Request, name: str, default=None, lo=None, hi=None):
+@overload
+def q_int(req: Request, name: str, default: int, lo: int | None = None, hi: int | None = None) -> int: ...
+
+
+@overload
+def q_int(req: Request, name: str, default: None = None, lo: int | None = None,
+          hi: int | None = None) -> int | None: ...
+
+
+def q_int(req: Request, name: str, default: int | None = None, lo: int | None = None,
+          hi: int | None = None) -> int | None:
     raw = q_one(req, name)
     if raw is None:
         return default
@@ -161,12 +184,12 @@ def q_bool(req: Request, name: str, default=False) -> bool:
                                 "interpret input", "bool_parsing", raw))
 
 
-def q_list(req: Request, name: str):
+def q_list(req: Request, name: str) -> list[str] | None:
     v = req.query.get(name)
     return list(v) if v else None
 
 
-def first_after(req: Request, default=100):
+def first_after(req: Request, default: int = 100) -> tuple[int, str | None]:
     return q_int(req, "first", default, 1, 200), q_one(req, "after")
 
 
@@ -221,6 +244,7 @@ def session_view(rec: SessionRec, version: str, full: bool = True) -> dict:
     """The public Session.  ``full``: get/list responses carry status_detail and
     structured_output; create/terminate/archive/message responses do not (as documented)."""
     d = rec.data
+    out: dict[str, Any]
     if version == "v3beta1":
         out = {k: d.get(k) for k in BETA_FIELDS if k != "is_advanced"}
         out["is_advanced"] = d.get("advanced_mode") is not None
@@ -241,32 +265,32 @@ def message_view(m: dict) -> dict:
 
 
 def session_filters(req: Request, enterprise: bool) -> dict:
-    f = {}
+    f: dict[str, Any] = {}
     for name in ("session_ids", "tags", "origins", "user_ids", "service_user_ids"):
-        v = q_list(req, name)
-        if v is not None:
-            f[name] = set(x.lower() for x in v) if name == "session_ids" else set(v)
+        values = q_list(req, name)
+        if values is not None:
+            f[name] = {x.lower() for x in values} if name == "session_ids" else set(values)
     for name in ("playbook_id", "schedule_id"):
-        v = q_one(req, name)
-        if v is not None:
-            f[name] = v
+        text = q_one(req, name)
+        if text is not None:
+            f[name] = text
     for name in ("created_after", "created_before", "updated_after", "updated_before"):
-        v = q_int(req, name)
-        if v is not None:
-            f[name] = v
+        when = q_int(req, name)
+        if when is not None:
+            f[name] = when
     return f
 
 
 # ---- /self ---------------------------------------------------------------------------------
 
 def h_self(store: Store, req: Request) -> Response:
-    return json_response(req.token.principal())
+    return json_response(request_token(req).principal())
 
 
 # ---- sessions (org scope) ------------------------------------------------------------------
 
 ADVANCED_MODES = ("analyze", "create", "improve", "batch", "manage")
-DEVIN_MODES = ("normal", "fast")
+DEVIN_MODES = ("normal", "fast", "lite", "ultra", "fusion")
 
 
 def h_create_session(store: Store, req: Request) -> Response:
@@ -289,7 +313,8 @@ def h_create_session(store: Store, req: Request) -> Response:
         errs.append(vloc(["body", "max_acu_limit"], "Input should be greater than 0", "greater_than",
                          body["max_acu_limit"]))
     if isinstance(body.get("devin_mode"), str) and body["devin_mode"] not in DEVIN_MODES:
-        errs.append(vloc(["body", "devin_mode"], "Input should be 'normal' or 'fast'", "enum",
+        errs.append(vloc(["body", "devin_mode"], "Input should be " + ", ".join(map(repr, DEVIN_MODES)),
+                         "enum",
                          body["devin_mode"]))
     if isinstance(body.get("advanced_mode"), str) and body["advanced_mode"] not in ADVANCED_MODES:
         errs.append(vloc(["body", "advanced_mode"], "Input should be " + ", ".join(
@@ -311,11 +336,12 @@ def h_create_session(store: Store, req: Request) -> Response:
             and body["platform"] not in store.platforms:
         raise ApiError(400, f"Unrecognised platform {body['platform']!r}; valid labels: "
                             + ", ".join(store.platforms))
+    tok = request_token(req)
     if body.get("create_as_user_id"):
-        need(req.token, P.IMPERSONATE_ORG_SESSIONS)
+        need(tok, P.IMPERSONATE_ORG_SESSIONS)
     if body.get("bypass_approval") or body.get("advanced_mode"):
-        need(req.token, P.USE_DEVIN_EXPERT)
-    rec = store.api_create_session(org_id, body, req.token)
+        need(tok, P.USE_DEVIN_EXPERT)
+    rec = store.api_create_session(org_id, body, tok)
     return json_response(session_view(rec, req.version, full=False))
 
 
@@ -359,6 +385,13 @@ def h_archive(store: Store, req: Request) -> Response:
     return json_response(session_view(rec, req.version, full=False))
 
 
+def h_unarchive(store: Store, req: Request) -> Response:
+    org_id = org_scope(store, req, P.MANAGE_ORG_SESSIONS)
+    rec = store.find_session(req.params["devin_id"], org_id)
+    store.api_unarchive(rec)
+    return json_response(session_view(rec, req.version, full=False))
+
+
 def _message_body(req: Request) -> tuple[str, list | None]:
     body = body_object(req)
     errs: list = []
@@ -367,7 +400,7 @@ def _message_body(req: Request) -> tuple[str, list | None]:
     _check(body, "message_as_user_id", "str", errors=errs)
     raise_if(errs)
     if body.get("message_as_user_id"):
-        need(req.token, P.IMPERSONATE_ORG_SESSIONS)
+        need(request_token(req), P.IMPERSONATE_ORG_SESSIONS)
     return body["message"], body.get("attachment_urls")
 
 
@@ -427,7 +460,8 @@ def h_put_tags(store: Store, req: Request) -> Response:
 def h_session_attachments(store: Store, req: Request) -> Response:
     org_id = org_scope(store, req, P.VIEW_ORG_SESSIONS)
     rec = store.find_session(req.params["devin_id"], org_id)
-    out = []
+    out = [{k: a[k] for k in ("attachment_id", "name", "source", "url", "content_type")}
+           for a in store.attachments.values() if a.get("session_id") == rec.data["session_id"]]
     for url in dict.fromkeys(rec.attachment_urls):
         att = store.attachments.get(url)
         if att is not None:
@@ -474,8 +508,8 @@ def h_ent_send_message(store: Store, req: Request) -> Response:
 
 # ---- playbooks -----------------------------------------------------------------------------
 
-PLAYBOOK_OUT = ("playbook_id", "title", "body", "macro", "access_type", "org_id", "created_by",
-                "updated_by", "created_at", "updated_at")
+PLAYBOOK_OUT = ("playbook_id", "title", "body", "macro", "structured_output_schema", "access_type", "org_id",
+                "created_by", "updated_by", "created_at", "updated_at")
 
 
 def _find(coll: dict, key: str, org_id: str, what: str) -> dict:
@@ -491,11 +525,15 @@ def _playbook_fields(req: Request, create: bool) -> dict:
     _check(body, "title", "str", required=create, errors=errs)
     _check(body, "body", "str", required=create, errors=errs)
     _check(body, "macro", "str", errors=errs)
+    if "structured_output_schema" in body and body["structured_output_schema"] is not None \
+            and not isinstance(body["structured_output_schema"], dict):
+        errs.append(vloc(["body", "structured_output_schema"], "Input should be a valid dictionary", "dict_type",
+                         body["structured_output_schema"]))
     if isinstance(body.get("macro"), str) and not body["macro"].startswith("!"):
         errs.append(vloc(["body", "macro"], "String should match pattern '^!'", "string_pattern_mismatch",
                          body["macro"]))
     raise_if(errs)
-    return {k: body[k] for k in ("title", "body", "macro") if k in body}
+    return {k: body[k] for k in ("title", "body", "macro", "structured_output_schema") if k in body}
 
 
 def _actor(tok: Token) -> str | None:
@@ -503,7 +541,7 @@ def _actor(tok: Token) -> str | None:
 
 
 def h_list_playbooks(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.VIEW_ORG_PLAYBOOKS)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_PLAYBOOKS)
     first, after = first_after(req)
     items = sorted((p for p in store.playbooks.values() if p["org_id"] == org_id),
                    key=lambda p: (p["created_at"], p["_seq"]))
@@ -512,30 +550,30 @@ def h_list_playbooks(store: Store, req: Request) -> Response:
 
 
 def h_create_playbook(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_PLAYBOOKS)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_PLAYBOOKS)
     f = _playbook_fields(req, True)
-    pb = store.add_playbook(org_id, created_by=_actor(req.token), **f)
+    pb = store.add_playbook(org_id, created_by=_actor(request_token(req)), **f)
     return json_response({k: pb.get(k) for k in PLAYBOOK_OUT})
 
 
 def h_get_playbook(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.VIEW_ORG_PLAYBOOKS)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_PLAYBOOKS)
     pb = _find(store.playbooks, req.params["playbook_id"], org_id, "Playbook")
     return json_response({k: pb.get(k) for k in PLAYBOOK_OUT})
 
 
 def h_put_playbook(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_PLAYBOOKS)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_PLAYBOOKS)
     f = _playbook_fields(req, False)
     pb = _find(store.playbooks, req.params["playbook_id"], org_id, "Playbook")
     pb.update(f)
-    pb["updated_by"] = _actor(req.token)
+    pb["updated_by"] = _actor(request_token(req))
     pb["updated_at"] = int(store.now())
     return json_response({k: pb.get(k) for k in PLAYBOOK_OUT})
 
 
 def h_delete_playbook(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_PLAYBOOKS)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_PLAYBOOKS)
     pb = _find(store.playbooks, req.params["playbook_id"], org_id, "Playbook")
     del store.playbooks[pb["playbook_id"]]
     return json_response({k: pb.get(k) for k in PLAYBOOK_OUT})
@@ -545,7 +583,7 @@ def h_delete_playbook(store: Store, req: Request) -> Response:
 
 NOTE_OUT = ("note_id", "name", "body", "trigger", "is_enabled", "folder_id", "folder_path",
             "pinned_repo", "macro", "access_type", "org_id", "created_at", "updated_at")
-FOLDER_OUT = ("folder_id", "name", "path", "parent_folder_id", "created_at")
+FOLDER_OUT = ("folder_id", "name", "path", "parent_folder_id")
 
 
 def _note_fields(req: Request, create: bool) -> dict:
@@ -568,15 +606,13 @@ def _check_folder(store: Store, org_id: str, f: dict) -> None:
 
 
 def h_list_notes(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.VIEW_ORG_KNOWLEDGE)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
     first, after = first_after(req)
-    folder_id, folder_path = q_one(req, "folder_id"), q_one(req, "folder_path")
+    folder_path = q_one(req, "folder_path")  # the API has no folder_id filter: a folder_id is ignored
     pinned, search = q_one(req, "pinned_repo"), q_one(req, "search")
     items = []
     for n in store.notes.values():
         if n["org_id"] != org_id:
-            continue
-        if folder_id is not None and n.get("folder_id") != folder_id:
             continue
         if folder_path is not None and n.get("folder_path") != folder_path:
             continue
@@ -592,7 +628,7 @@ def h_list_notes(store: Store, req: Request) -> Response:
 
 
 def h_create_note(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_KNOWLEDGE)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
     f = _note_fields(req, True)
     _check_folder(store, org_id, f)
     n = store.add_note(org_id, **f)
@@ -600,13 +636,13 @@ def h_create_note(store: Store, req: Request) -> Response:
 
 
 def h_get_note(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.VIEW_ORG_KNOWLEDGE)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
     n = _find(store.notes, req.params["note_id"], org_id, "Note")
     return json_response({k: n.get(k) for k in NOTE_OUT})
 
 
 def h_put_note(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_KNOWLEDGE)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
     f = _note_fields(req, False)
     n = _find(store.notes, req.params["note_id"], org_id, "Note")
     _check_folder(store, org_id, f)
@@ -619,19 +655,21 @@ def h_put_note(store: Store, req: Request) -> Response:
 
 
 def h_delete_note(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_KNOWLEDGE)
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
     n = _find(store.notes, req.params["note_id"], org_id, "Note")
     del store.notes[n["note_id"]]
     return json_response({k: n.get(k) for k in NOTE_OUT})
 
 
 def h_list_folders(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.VIEW_ORG_KNOWLEDGE)
-    first, after = first_after(req)
+    """Not paginated: the whole tree, each folder with its note count, and the notes outside any folder."""
+    org_id = org_scope(store, req, P.MANAGE_ACCOUNT_KNOWLEDGE)
+    notes = [n for n in store.notes.values() if n["org_id"] == org_id and not n.get("_deleted")]
     items = sorted((f for f in store.folders.values() if f["org_id"] == org_id),
                    key=lambda f: (f["created_at"], f["_seq"]))
-    page = paginate(items, lambda f: (f["created_at"], f["_seq"]), "folders", first, after, False)
-    return page_json(page, lambda f: {k: f.get(k) for k in FOLDER_OUT})
+    folders = [dict({k: f.get(k) for k in FOLDER_OUT},
+                    note_count=sum(1 for n in notes if n.get("folder_id") == f["folder_id"])) for f in items]
+    return json_response({"folders": folders, "root_note_count": sum(1 for n in notes if not n.get("folder_id"))})
 
 
 # ---- secrets -------------------------------------------------------------------------------
@@ -665,7 +703,7 @@ def h_create_secret(store: Store, req: Request) -> Response:
     raise_if(errs)
     s = store.add_secret(org_id, key=body["key"], value=body["value"], note=body.get("note"),
                          is_sensitive=body.get("is_sensitive", True), secret_type=body["type"],
-                         created_by=_actor(req.token))
+                         created_by=_actor(request_token(req)))
     return json_response({k: s.get(k) for k in SECRET_OUT})
 
 
@@ -712,8 +750,27 @@ def parse_multipart(content_type: str, body: bytes) -> list[dict]:
     return parts
 
 
+def h_download_attachment(store: Store, req: Request) -> Response:
+    """307 to a short-lived presigned URL on another "host" (here: an unauthenticated path)."""
+    org_id = org_scope(store, req, P.VIEW_ORG_SESSIONS)
+    att = next((a for a in store.attachments.values() if a["attachment_id"] == req.params["attachment_id"]
+                and a["org_id"] == org_id and a["name"] == req.params["file_name"]), None)
+    if att is None:
+        raise ApiError(404, "Attachment not found")
+    key = store.presign(att)
+    base = getattr(store, "url", None) or ""
+    return Response(307, b"", None, {"Location": f"{base}/_presigned/{key}"})
+
+
+def h_presigned(store: Store, req: Request) -> Response:
+    data = store.presigned_data(req.params["key"])
+    if data is None:
+        return Response(403, b"<Error>AccessDenied</Error>", "application/xml")
+    return Response(200, data, "application/octet-stream")
+
+
 def h_upload_attachment(store: Store, req: Request) -> Response:
-    org_id = org_scope(store, req, P.MANAGE_ORG_SESSIONS)
+    org_id = org_scope(store, req, P.USE_DEVIN_SESSIONS)
     ctype = req.headers.get("Content-Type", "")
     if not ctype.lower().startswith("multipart/form-data"):
         raise validation_error(vloc(["body", "file"], "Field required", "missing"))
@@ -761,6 +818,7 @@ def _build() -> None:
         _add(s, "GET", h_get_session)
         _add(s, "DELETE", h_terminate)
         _add(s + "/archive", "POST", h_archive)
+        _add(s + "/unarchive", "POST", h_unarchive)
         _add(s + "/messages", "GET", h_list_messages)
         _add(s + "/messages", "POST", h_send_message)
         _add(s + "/tags", "GET", h_get_tags)
@@ -782,17 +840,19 @@ def _build() -> None:
         _add(o + "/secrets", "POST", h_create_secret)
         _add(o + "/secrets/{secret_id}", "DELETE", h_delete_secret)
         _add(o + "/attachments", "POST", h_upload_attachment)
+        _add(o + "/attachments/{attachment_id}/{file_name}", "GET", h_download_attachment)
         e = f"/{v}/enterprise/sessions"
         _add(e, "GET", h_ent_list)
         _add(e + "/{devin_id}", "GET", h_ent_get)
         _add(e + "/{devin_id}/messages", "GET", h_ent_list_messages)
         _add(e + "/{devin_id}/messages", "POST", h_ent_send_message)
     _add("/v1/sessions/{session_id}/tags", "PUT", h_v1_tags)
+    _add("/_presigned/{key}", "GET", h_presigned)
 
 
 _build()
 
-UNAUTHENTICATED = {h_v1_tags}
+UNAUTHENTICATED = {h_v1_tags, h_presigned}
 
 
 def dispatch(store: Store, req: Request, route: Route) -> Response:

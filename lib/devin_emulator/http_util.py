@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import http
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 JSON = "application/json"
 PROBLEM = "application/problem+json"

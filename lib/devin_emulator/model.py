@@ -12,8 +12,9 @@ import itertools
 import re
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any
 
 from .http_util import ApiError, decode_cursor, encode_cursor
 from .permissions import ALL_PERMISSIONS
@@ -23,7 +24,7 @@ SESSION_ID_RE = re.compile(r"^devin-[0-9a-f]{32}$")
 STATUSES = ("new", "claimed", "running", "suspended", "resuming", "exit", "error")
 BILLING_REASONS = frozenset({
     "usage_limit_exceeded", "out_of_credits", "out_of_quota", "no_quota_allocation",
-    "payment_declined", "org_usage_limit_exceeded", "total_session_limit_exceeded",
+    "payment_declined", "org_usage_limit_exceeded", "user_usage_limit_exceeded", "total_session_limit_exceeded",
 })
 # Fields of the public Session object (v3).  v3beta1 drops status_detail/origin/category
 # and adds is_advanced.
@@ -135,12 +136,14 @@ class Store:
         self.secrets: dict[str, dict] = {}
         self._secret_values: dict[str, str] = {}
         self.attachments: dict[str, dict] = {}  # by url
+        self._attachment_data: dict[str, bytes] = {}  # by attachment_id
+        self._presigned: dict[str, str] = {}  # presigned key -> attachment_id
         self._su_counter = 0
         self._seq = itertools.count(1)  # creation order of playbooks/notes/folders/secrets
 
     # ---- ids and time --------------------------------------------------------------------
     def _hex(self, nbytes: int = 16) -> str:
-        return "%0*x" % (nbytes * 2, self._idrng.getrandbits(nbytes * 8))
+        return f"{self._idrng.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self._idrng.getrandbits(128), version=4))
@@ -192,7 +195,7 @@ class Store:
         hexid = self._hex(16)
         prompt = fields.get("prompt")
         created = int(fields.get("created_at", int(now)))
-        data = {
+        data: dict[str, Any] = {
             "session_id": "devin-" + hexid,
             "url": "https://app.devin.ai/sessions/" + hexid,
             "status": "new",
@@ -437,6 +440,8 @@ class Store:
             raise ApiError(409, f"Session {d['session_id']} has ended (status '{st}') and cannot receive messages")
         self._post(rec, "user", text, now)
         rec.attachment_urls.extend(attachment_urls or [])
+        if d.get("is_archived"):
+            return  # an archived session takes the message but is not woken by it
         rec.eval_at = None
         if st == "running":
             self._set(rec, now, "running", "working")
@@ -466,6 +471,11 @@ class Store:
                 self._set(rec, now, "suspended", "user_request")
                 rec.next_at = rec.next_kind = None
             self._touch(rec, now)
+
+    def api_unarchive(self, rec: SessionRec) -> None:
+        if rec.data["is_archived"]:
+            rec.data["is_archived"] = False
+            self._touch(rec, self.now())
 
     def list_sessions(self, org_ids: Iterable[str] | None, f: dict, first: int, after: str | None) -> dict:
         now = self.now()
@@ -519,7 +529,8 @@ class Store:
             org_id = self.add_org(org_id or DEFAULT_ORG_ID)
             now = int(self.now())
             pb = {"playbook_id": "playbook-" + self._hex(16), "title": f.get("title", "Playbook"),
-                  "body": f.get("body", ""), "macro": f.get("macro"), "access_type": "org",
+                  "body": f.get("body", ""), "macro": f.get("macro"),
+                  "structured_output_schema": f.get("structured_output_schema"), "access_type": "org",
                   "org_id": org_id, "created_by": f.get("created_by"), "updated_by": f.get("created_by"),
                   "created_at": now, "updated_at": now, "_seq": next(self._seq)}
             pb.update({k: v for k, v in f.items() if k in pb and k not in ("org_id",)})
@@ -532,9 +543,9 @@ class Store:
             org_id = self.add_org(org_id or DEFAULT_ORG_ID)
             parent = self.folders.get(parent_folder_id) if parent_folder_id else None
             path = (parent["path"] + "/" if parent else "/") + name
-            fo = {"folder_id": "folder-" + self._hex(12), "name": name, "path": path,
-                  "parent_folder_id": parent_folder_id, "org_id": org_id,
-                  "created_at": int(self.now()), "_seq": next(self._seq)}
+            fo: dict[str, Any] = {"folder_id": "folder-" + self._hex(12), "name": name, "path": path,
+                                  "parent_folder_id": parent_folder_id, "org_id": org_id,
+                                  "created_at": int(self.now()), "_seq": next(self._seq)}
             fo.update({k: v for k, v in f.items() if k in fo})
             self.folders[fo["folder_id"]] = fo
             return dict(fo)
@@ -543,7 +554,8 @@ class Store:
         with self.lock:
             org_id = self.add_org(org_id or DEFAULT_ORG_ID)
             now = int(self.now())
-            folder = self.folders.get(f.get("folder_id")) if f.get("folder_id") else None
+            folder_id = f.get("folder_id")
+            folder = self.folders.get(folder_id) if folder_id else None
             note = {"note_id": "note-" + self._hex(16), "name": f.get("name", "note"),
                     "body": f.get("body", ""), "trigger": f.get("trigger", ""),
                     "is_enabled": f.get("is_enabled", True), "folder_id": f.get("folder_id"),
@@ -567,11 +579,23 @@ class Store:
             self._secret_values[s["secret_id"]] = value
             return dict(s)
 
-    def add_attachment(self, org_id: str, name: str, data: bytes, content_type: str | None) -> dict:
+    def add_attachment(self, org_id: str, name: str, data: bytes, content_type: str | None, *,
+                       session_id: str | None = None, source: str = "user") -> dict:
+        """An uploaded file, or (with session_id, source "devin") a file Devin produced in a session."""
         aid = self._uuid()
         from urllib.parse import quote
         url = f"https://app.devin.ai/attachments/{aid}/{quote(name)}"
-        att = {"attachment_id": aid, "name": name, "url": url, "org_id": org_id,
-               "content_type": content_type, "size": len(data)}
+        att = {"attachment_id": aid, "name": name, "url": url, "org_id": org_id, "source": source,
+               "content_type": content_type, "size": len(data), "session_id": session_id}
         self.attachments[url] = att
+        self._attachment_data[aid] = data
         return att
+
+    def presign(self, att: dict) -> str:
+        key = self._hex(16)
+        self._presigned[key] = att["attachment_id"]
+        return key
+
+    def presigned_data(self, key: str) -> bytes | None:
+        aid = self._presigned.get(key)
+        return None if aid is None else self._attachment_data.get(aid)

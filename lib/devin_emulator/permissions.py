@@ -7,10 +7,10 @@ USE_DEVIN_EXPERT = "UseDevinExpert"
 IMPERSONATE_ORG_SESSIONS = "ImpersonateOrgSessions"
 VIEW_ACCOUNT_SESSIONS = "ViewAccountSessions"
 MANAGE_ACCOUNT_SESSIONS = "ManageAccountSessions"
-VIEW_ORG_PLAYBOOKS = "ViewOrgPlaybooks"
-MANAGE_ORG_PLAYBOOKS = "ManageOrgPlaybooks"
-VIEW_ORG_KNOWLEDGE = "ViewOrgKnowledge"
-MANAGE_ORG_KNOWLEDGE = "ManageOrgKnowledge"
+# Playbooks and knowledge need the Account-level permissions, reads included (official v3 reference).
+MANAGE_ACCOUNT_PLAYBOOKS = "ManageAccountPlaybooks"
+MANAGE_ACCOUNT_KNOWLEDGE = "ManageAccountKnowledge"
+READ_ACCOUNT_META = "ReadAccountMeta"
 MANAGE_ORG_SECRETS = "ManageOrgSecrets"
 
 ALL_PERMISSIONS = frozenset(
@@ -22,10 +22,9 @@ ALL_PERMISSIONS = frozenset(
         IMPERSONATE_ORG_SESSIONS,
         VIEW_ACCOUNT_SESSIONS,
         MANAGE_ACCOUNT_SESSIONS,
-        VIEW_ORG_PLAYBOOKS,
-        MANAGE_ORG_PLAYBOOKS,
-        VIEW_ORG_KNOWLEDGE,
-        MANAGE_ORG_KNOWLEDGE,
+        MANAGE_ACCOUNT_PLAYBOOKS,
+        MANAGE_ACCOUNT_KNOWLEDGE,
+        READ_ACCOUNT_META,
         MANAGE_ORG_SECRETS,
     }
 )

@@ -59,7 +59,8 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, handler, emu: "Emulator", family=socket.AF_INET):
+    def __init__(self, addr: tuple[str, int], handler: type[BaseHTTPRequestHandler], emu: Emulator,
+                 family: socket.AddressFamily = socket.AF_INET) -> None:
         self.address_family = family
         self.emu = emu
         self._active: dict[threading.Thread, socket.socket] = {}
@@ -100,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "devin-emulator/1.0"
     sys_version = ""
     timeout = 30
+    # Narrows BaseRequestHandler.server (typed socketserver.BaseServer): this handler is only
+    # ever instantiated by _Server, which carries the emulator.  Annotation only, no attribute.
+    server: _Server
 
     def log_message(self, format, *args):  # noqa: A002 - silence the default stderr logging
         pass
@@ -118,13 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
-    def emu(self) -> "Emulator":
+    def emu(self) -> Emulator:
         return self.server.emu
 
     def _read_body(self, cap: int) -> bytes:
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         if "chunked" in te:
-            data = bytearray()
+            buf = bytearray()
             while True:
                 line = self.rfile.readline(65537)
                 try:
@@ -136,10 +140,10 @@ class _Handler(BaseHTTPRequestHandler):
                         trailer = self.rfile.readline(65537)
                         if trailer in (b"\r\n", b"\n", b""):
                             break
-                    return bytes(data)
-                if len(data) + size > cap:
-                    raise _TooBig(len(data) + size)
-                data += self.rfile.read(size)
+                    return bytes(buf)
+                if len(buf) + size > cap:
+                    raise _TooBig(len(buf) + size)
+                buf += self.rfile.read(size)
                 self.rfile.readline(65537)
         cl = self.headers.get("Content-Length")
         if cl is None:
@@ -452,6 +456,7 @@ class Emulator(Store):
     # ---- life ---------------------------------------------------------------------------------
     def start(self) -> str:
         if self._server is not None:
+            assert self.url is not None  # start() sets url right after _server, and nothing unsets it
             return self.url
         try:
             ip = ipaddress.ip_address(self.host if self.host != "localhost" else "127.0.0.1")
@@ -478,7 +483,9 @@ class Emulator(Store):
             while not self._stopping.is_set():
                 for key, _ in sel.select():
                     if key.fileobj is srv and not self._stopping.is_set():
-                        srv._handle_request_noblock()
+                        # A private socketserver.BaseServer method (accept one connection and
+                        # hand it to process_request) that typeshed does not declare.
+                        srv._handle_request_noblock()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         srv, th = self._server, self._thread
@@ -497,7 +504,7 @@ class Emulator(Store):
             s.close()
         self._server = self._thread = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         self.start()
         return self
 

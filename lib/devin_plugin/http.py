@@ -141,20 +141,33 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _field_errors(items: Any) -> str:
+    """`errors` of an RFC 9457 body (current 422s) or a legacy FastAPI `detail` list: 'field: message'."""
+    parts = []
+    if isinstance(items, dict):
+        items = [{"loc": [k], "msg": v} for k, v in items.items()]
+    for item in (items if isinstance(items, list) else [])[:5]:
+        if isinstance(item, dict):
+            where = item.get("loc") or item.get("field") or item.get("pointer") or item.get("path") or []
+            if isinstance(where, str):
+                where = [w for w in where.replace("/", ".").split(".") if w]
+            loc = ".".join(str(x) for x in where if x not in ("body", "#")) if isinstance(where, list) else ""
+            msg = item.get("msg") or item.get("message") or item.get("detail") or ""
+            parts.append(f"{loc}: {msg}" if loc else str(msg))
+    return "; ".join(p for p in parts if p)
+
+
 def problem_detail(data: Any) -> str:
-    """A short, redacted summary of an RFC 9457, legacy {detail} or 422 {detail: [...]} body."""
+    """A short, redacted summary of an RFC 9457 body (with its field `errors`), a legacy {detail},
+    or a legacy 422 {detail: [{loc, msg, type}]}."""
     if not isinstance(data, dict):
         return ""
     detail = data.get("detail")
     if isinstance(detail, list):
-        parts = []
-        for item in detail[:5]:
-            if isinstance(item, dict):
-                loc = ".".join(str(x) for x in item.get("loc", []) if x != "body")
-                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
-        detail = "; ".join(parts)
+        detail = _field_errors(detail)
     title = data.get("title")
-    text = " - ".join(str(x) for x in (title, detail) if x)
+    fields = _field_errors(data.get("errors")) if data.get("errors") else ""
+    text = " - ".join(str(x) for x in (title, detail, fields) if x)
     return _short(text)
 
 
@@ -190,6 +203,9 @@ class Client:
             if name == "devin_id":
                 if not isinstance(value, str) or not ids.SESSION_ID.fullmatch(value):
                     raise InvalidInput("internal: session id was not normalised before use")
+            elif name == "file_name":
+                if not isinstance(value, str) or not ids.FILE_NAME.fullmatch(value) or ".." in value:
+                    raise InvalidInput(f"invalid file name {str(value)[:40]!r}")
             elif not isinstance(value, str) or not ids.RESOURCE_ID.fullmatch(value):
                 raise InvalidInput(f"invalid {name} {str(value)[:40]!r}")
             encoded[name] = quote(value, safe="")
@@ -331,6 +347,77 @@ class Client:
                 return Response(status, data, attempt, dict(raw.headers))
             finally:
                 raw.close()
+
+    def download(self, req: Request, sink: Callable[[bytes], object], *, max_bytes: int) -> int:
+        """GET a file: the API answers with one redirect to a presigned URL on another host. Follow
+        exactly that one hop, https only (plain http only to loopback when the API itself is a local
+        emulator), without the Authorization header or any cookie, with the size cap and the deadline;
+        hand the bytes to `sink`. Returns the number of bytes."""
+        if not self.settings.token:
+            raise ConfigError("no Devin token configured")
+        prepared = self._prepare(req)
+        assert self._adapter is not None
+        timeout = (max(0.05, min(self.connect_timeout, self.remaining())),
+                   max(0.05, min(self.read_timeout, self.remaining())))
+        try:
+            raw = self._adapter.send(prepared, stream=True, verify=True, proxies={}, cert=None, timeout=timeout)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(req, exc) from None
+        try:
+            if raw.status_code in (301, 302, 303, 307, 308):
+                target = self._download_target(raw.headers.get("Location") or "")
+            elif 200 <= raw.status_code < 300:
+                return self._stream_to(raw, req, sink, max_bytes)
+            else:
+                raise self._status_error(req, raw)
+        finally:
+            raw.close()
+        bare = requests.Request("GET", target, headers={"User-Agent": "devin-plugin/0.1"}).prepare()
+        if "Authorization" in bare.headers or "Cookie" in bare.headers:  # never: built from scratch
+            raise InvalidInput("internal: the download request carries credentials; not sent")
+        try:
+            raw = self._adapter.send(bare, stream=True, verify=True, proxies={}, cert=None, timeout=timeout)
+        except requests.exceptions.RequestException as exc:
+            raise NetworkError(f"the file download failed ({type(exc).__name__}); the presigned link may "
+                               "have expired: list the attachments again") from None
+        try:
+            if not 200 <= raw.status_code < 300:
+                raise ApiError(f"the file host answered {raw.status_code} (redirects are not followed twice)",
+                               http_status=raw.status_code)
+            return self._stream_to(raw, req, sink, max_bytes)
+        finally:
+            raw.close()
+
+    def _download_target(self, location: str) -> str:
+        parts = urlsplit(location)
+        from .config import _is_loopback
+        host = (parts.hostname or "").lower()
+        local_ok = self.settings.base.loopback and parts.scheme == "http" and _is_loopback(host)
+        if (parts.scheme != "https" and not local_ok) or not host or parts.username or parts.password:
+            raise ApiError("the API redirected the download to a location that is not a plain https URL; "
+                           "not followed")
+        return location
+
+    def _stream_to(self, raw: requests.Response, req: Request, sink: Callable[[bytes], object], limit: int) -> int:
+        declared = raw.headers.get("Content-Length")
+        if declared and declared.strip().isdigit() and int(declared) > limit:
+            raise ApiError(f"the file is too large ({int(declared)} bytes; limit {limit})", http_status=raw.status_code)
+        total = 0
+        try:
+            while True:
+                if self.remaining() <= 0:
+                    self._deadline_error(req, raw.status_code)
+                chunk = raw.raw.read(65536, decode_content=True)
+                if not chunk:
+                    return total
+                total += len(chunk)
+                if total > limit:
+                    raise ApiError(f"the file exceeded {limit} bytes and was cut off", http_status=raw.status_code)
+                sink(chunk)
+        except DevinError:
+            raise
+        except Exception as exc:  # urllib3 read and decode errors
+            raise ApiError(f"the file could not be read ({type(exc).__name__})", http_status=raw.status_code) from None
 
     def _pause(self, delay: float) -> bool:
         """Sleep before a retry if the deadline allows it."""

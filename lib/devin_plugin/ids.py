@@ -11,6 +11,8 @@ _SESSION = re.compile(r"(?:devin-)?([0-9a-fA-F]{32})")
 SESSION_ID = re.compile(r"devin-[0-9a-f]{32}")
 # Playbook, note, secret, folder and attachment ids: conservative, no dots, slashes or '%'.
 RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+# An attachment's file name in its download path: one segment, no dot segments, no separators or controls.
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. ()+,=@~-]{0,254}")
 SESSION_HELP = ("allowed: devin-<32 hex>, the bare 32 hex, or https://app.devin.ai/sessions/<32 hex>")
 
 

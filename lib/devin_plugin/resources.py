@@ -8,9 +8,10 @@ scripts and the MCP server alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from . import ids, routes
+from . import ids, limits, routes
 from .errors import ApiError, AuthError, InvalidInput, NotFound
 from .limits import SECRETS_LIST_MAX
 from .paging import collect, first_page
@@ -38,7 +39,7 @@ class Kind:
 
 
 PLAYBOOK = Kind("playbook", "playbook_write", routes.PLAYBOOKS, routes.PLAYBOOK, "playbook_id",
-                ("title", "body", "macro"))
+                ("title", "body", "macro", "structured_output_schema"))
 NOTE = Kind("note", "note_write", routes.NOTES, routes.NOTE, "note_id",
             ("name", "body", "trigger", "pinned_repo", "folder_id", "is_enabled"))
 KINDS = {"playbook": PLAYBOOK, "note": NOTE}
@@ -54,6 +55,33 @@ def list_items(client: Client, template: str, *, limit: int, params: dict | None
     page = collect(client, req, max_items=limit)
     page.pop("dropped_foreign", None)
     return page
+
+
+def note_filters(*, folder_path: str | None = None, search: str | None = None,
+                 pinned_repo: str | None = None, names: dict | None = None) -> dict:
+    """The knowledge list's server-side filters (the API has folder_path, not folder_id); refusals name
+    the option as the caller spelled it (`names`: filter -> option)."""
+    names = {"folder_path": "--folder-path", "search": "--search", "pinned_repo": "--pinned-repo", **(names or {})}
+    params: dict = {}
+    for key, value in (("folder_path", folder_path), ("search", search), ("pinned_repo", pinned_repo)):
+        if value is None or value == "":
+            continue
+        if len(value) > limits.SEARCH_MAX_CHARS or not value.isprintable():
+            raise InvalidInput(f"{names[key]} must be at most {limits.SEARCH_MAX_CHARS} printable characters")
+        params[key] = value
+    return params
+
+
+def list_folders(client: Client, *, dry_run: bool = False) -> dict:
+    """GET /knowledge/folders answers the whole tree at once: {folders: [...], root_note_count}."""
+    req = client.build("GET", routes.FOLDERS, action="knowledge_folders")
+    if dry_run:
+        return req.preview()
+    data = client.send(req).data
+    if not isinstance(data, dict) or not isinstance(data.get("folders"), list):
+        raise ApiError("the API answered the folders call without a folders list")
+    return {"folders": [f for f in data["folders"] if isinstance(f, dict)],
+            "root_note_count": data.get("root_note_count")}
 
 
 def secret_ids(client: Client, max_items: int = SECRETS_LIST_MAX) -> set[str]:
@@ -79,8 +107,11 @@ def get_note(client: Client, note_id: str, *, dry_run: bool = False) -> dict:
     return get(client, NOTE, note_id, dry_run=dry_run)
 
 
-def check_ids_exist(client: Client, payload: dict, dry_run: bool) -> None:
-    """One read per id (the secret list once), before a paid session starts."""
+def check_ids_exist(client: Client, payload: dict, dry_run: bool, note: Callable[[str], None] | None = None) -> None:
+    """One read per id (the secret list once), before a paid session starts. A 404 refuses the create;
+    a 403 (the token may not read playbooks, notes or secrets, yet may create) skips that check with a
+    warning: the API itself would accept the create."""
+    say = note or (lambda message: None)
     wanted = []
     if payload.get("playbook_id"):
         wanted.append(("playbook", routes.PLAYBOOK, "playbook_id", payload["playbook_id"]))
@@ -101,8 +132,20 @@ def check_ids_exist(client: Client, payload: dict, dry_run: bool) -> None:
         except NotFound:
             raise InvalidInput(f"{what} {value!r} does not exist in organization {client.settings.org_id}; "
                                "no session was created") from None
+        except AuthError as err:
+            if err.http_status != 403:
+                raise
+            say(f"warning: this token may not read {what}s ({routes.permission('GET', template)}), so "
+                f"{what} {value!r} was not checked before the create")
     if secrets:
-        known = secret_ids(client)
+        try:
+            known = secret_ids(client)
+        except AuthError as err:
+            if err.http_status != 403:
+                raise
+            say("warning: this token may not list secrets (ManageOrgSecrets), so the secret ids were not "
+                "checked before the create")
+            return
         missing = [s for s in dict.fromkeys(secrets) if s not in known]
         if missing:
             raise InvalidInput(f"secret id(s) {', '.join(map(repr, missing))} do not exist in organization "

@@ -14,6 +14,7 @@ SESSION = SESSIONS + "/{devin_id}"
 SESSION_MESSAGES = SESSION + "/messages"
 SESSION_TAGS = SESSION + "/tags"
 SESSION_ARCHIVE = SESSION + "/archive"
+SESSION_UNARCHIVE = SESSION + "/unarchive"
 SESSION_ATTACHMENTS = SESSION + "/attachments"
 ENT_SESSIONS = "/enterprise/sessions"
 ENT_SESSION = ENT_SESSIONS + "/{devin_id}"
@@ -28,17 +29,23 @@ FOLDERS = ORG + "/knowledge/folders"
 SECRETS = ORG + "/secrets"
 SECRET = SECRETS + "/{secret_id}"
 ATTACHMENTS = ORG + "/attachments"
+ATTACHMENT_FILE = ORG + "/attachments/{attachment_id}/{file_name}"
 
-# Which permission each call needs, so a 403 can say so (devin-api.md, Permissions).
+# Which permission each call needs, so a 403 can say so: the names of the official v3 API reference
+# (schemas/devin-api/v3-facts.json). Playbooks and knowledge need the Account-level permissions even
+# to read; an upload needs UseDevinSessions.
 PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", SESSIONS): "ViewOrgSessions",
     ("GET", SESSION): "ViewOrgSessions",
     ("GET", SESSION_MESSAGES): "ViewOrgSessions",
     ("GET", SESSION_TAGS): "ViewOrgSessions",
     ("GET", SESSION_ATTACHMENTS): "ViewOrgSessions",
-    ("POST", SESSIONS): "ManageOrgSessions (some deployments: UseDevinSessions)",
+    ("POST", SESSIONS): "ManageOrgSessions",
     ("DELETE", SESSION): "ManageOrgSessions",
     ("POST", SESSION_ARCHIVE): "ManageOrgSessions",
+    ("POST", SESSION_UNARCHIVE): "ManageOrgSessions",
+    ("GET", ATTACHMENT_FILE): "ViewOrgSessions",
+    ("GET", SELF): "ReadAccountMeta",
     ("POST", SESSION_MESSAGES): "ManageOrgSessions",
     ("POST", SESSION_TAGS): "ManageOrgSessions",
     ("PUT", SESSION_TAGS): "ManageOrgSessions",
@@ -46,20 +53,20 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", ENT_SESSION): "ViewAccountSessions",
     ("GET", ENT_SESSION_MESSAGES): "ViewAccountSessions",
     ("POST", ENT_SESSION_MESSAGES): "ManageAccountSessions",
-    ("GET", PLAYBOOKS): "ViewOrgPlaybooks",
-    ("GET", PLAYBOOK): "ViewOrgPlaybooks",
-    ("POST", PLAYBOOKS): "ManageOrgPlaybooks",
-    ("PUT", PLAYBOOK): "ManageOrgPlaybooks",
-    ("DELETE", PLAYBOOK): "ManageOrgPlaybooks",
-    ("GET", NOTES): "ViewOrgKnowledge",
-    ("GET", NOTE): "ViewOrgKnowledge",
-    ("GET", FOLDERS): "ViewOrgKnowledge",
-    ("POST", NOTES): "ManageOrgKnowledge",
-    ("PUT", NOTE): "ManageOrgKnowledge",
-    ("DELETE", NOTE): "ManageOrgKnowledge",
+    ("GET", PLAYBOOKS): "ManageAccountPlaybooks",
+    ("GET", PLAYBOOK): "ManageAccountPlaybooks",
+    ("POST", PLAYBOOKS): "ManageAccountPlaybooks",
+    ("PUT", PLAYBOOK): "ManageAccountPlaybooks",
+    ("DELETE", PLAYBOOK): "ManageAccountPlaybooks",
+    ("GET", NOTES): "ManageAccountKnowledge",
+    ("GET", NOTE): "ManageAccountKnowledge (its reference page says ManageKnowledge)",
+    ("GET", FOLDERS): "ManageAccountKnowledge (its reference page says ManageKnowledge)",
+    ("POST", NOTES): "ManageAccountKnowledge",
+    ("PUT", NOTE): "ManageAccountKnowledge",
+    ("DELETE", NOTE): "ManageAccountKnowledge",
     ("GET", SECRETS): "ManageOrgSecrets",
     ("DELETE", SECRET): "ManageOrgSecrets",
-    ("POST", ATTACHMENTS): "ManageOrgSessions",
+    ("POST", ATTACHMENTS): "UseDevinSessions",
 }
 
 

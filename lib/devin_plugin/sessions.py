@@ -19,9 +19,11 @@ from .states import BILLING_SUSPENSIONS, STOP_CLASSES, is_active, status_class
 if TYPE_CHECKING:
     from .http import Client
     from .policy import Policy
+    from .request import Request
 
 __all__ = ["get_session", "list_sessions", "list_messages", "create_session", "send_message", "terminate",
-           "archive", "get_tags", "update_tags", "wait", "status_class", "is_active"]
+           "archive", "unarchive_session", "list_attachments", "get_tags", "update_tags", "wait", "status_class",
+           "is_active"]
 
 Note = Callable[[str], None]
 
@@ -109,7 +111,7 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
         payload["title"] = dedup.derive_title(payload["prompt"], policy.limit("title_max_chars"))
     policy.check("session_create", payload)
     from . import resources
-    resources.check_ids_exist(client, payload, dry_run)
+    resources.check_ids_exist(client, payload, dry_run, note)
     req = client.build("POST", routes.SESSIONS, body=payload, action="create_session", safe_to_repeat=False)
     if dry_run:
         return req.preview(dedup=None if force_new else {"title": payload["title"], "window_days": dedup_days})
@@ -147,16 +149,25 @@ def _route_missing(err: DevinError) -> bool:
 
 
 def send_message(client: Client, policy: Policy, session_id: str, payload: dict, *, dry_run: bool = False,
-                 note: Note = _quiet) -> dict:
+                 unarchive: bool = False, note: Note = _quiet) -> dict:
+    """Send a message. An archived session takes a message but is not woken by it, so one is refused
+    unless `unarchive`, which unarchives it first (the dry run names that request too)."""
     policy.check("session_message", payload)
     req = client.build("POST", routes.SESSION_MESSAGES, path={"devin_id": session_id}, body=payload,
                        action="send_message", safe_to_repeat=False)
     if dry_run:
-        return req.preview()
+        extra = {"unarchive_first": _unarchive_request(client, session_id).describe()} if unarchive else {}
+        return req.preview(**extra)
     session = get_session(client, session_id)
     if status_class(session) == "ended":
         raise InvalidInput(f"session {session_id} has ended (status {session.get('status')}); a message "
                            "cannot reach it. Nothing was sent.")
+    if session.get("is_archived"):
+        if not unarchive:
+            raise InvalidInput(f"session {session_id} is archived: it would take the message but not wake up. "
+                               "Nothing was sent. Pass --unarchive (MCP: unarchive: true) to unarchive it first.")
+        note(f"unarchiving {session_id} first")
+        session = unarchive_session(client, session_id)
     if session.get("status") == "suspended" and session.get("status_detail") in BILLING_SUSPENSIONS:
         note(f"session is suspended for {session.get('status_detail')}; the message will not wake it until "
              "billing or quota is sorted out")
@@ -188,8 +199,9 @@ def _message_enterprise(client: Client, session_id: str, payload: dict, first_er
         raise NotFound(f"session {session_id} does not belong to organization {client.settings.org_id}; "
                        "nothing was sent")
     note("organization scope refused the message; sending it at enterprise scope for this org's session")
+    body = {k: payload[k] for k in ("message", "attachment_urls") if k in payload}  # the enterprise body's fields
     req = client.build("POST", routes.ENT_SESSION_MESSAGES, path={"devin_id": session_id},
-                       body={"message": payload["message"]}, action="send_message", safe_to_repeat=False)
+                       body=body, action="send_message", safe_to_repeat=False)
     return client.send(req).data
 
 
@@ -242,6 +254,41 @@ def archive(client: Client, session_id: str, *, dry_run: bool = False) -> dict:
     if not after.get("is_archived"):
         raise ApiError("the API accepted the archive but the session is not archived")
     return dict(after, outcome="archived")
+
+
+def _unarchive_request(client: Client, session_id: str) -> Request:
+    return client.build("POST", routes.SESSION_UNARCHIVE, path={"devin_id": session_id},
+                        action="unarchive_session", safe_to_repeat=True)  # twice has the effect of once
+
+
+def unarchive_session(client: Client, session_id: str, *, dry_run: bool = False) -> dict:
+    req = _unarchive_request(client, session_id)
+    if dry_run:
+        return req.preview()
+    before = get_session(client, session_id)
+    if not before.get("is_archived"):
+        return dict(before, outcome="not_archived")
+    after = client.send(req).data
+    if not isinstance(after, dict) or "is_archived" not in after:
+        after = get_session(client, session_id)
+    if after.get("is_archived"):
+        raise ApiError("the API accepted the unarchive but the session is still archived")
+    return dict(after, outcome="unarchived")
+
+
+# -- attachments ---------------------------------------------------------------------------------
+
+def list_attachments(client: Client, session_id: str, *, dry_run: bool = False) -> dict:
+    """The session's files (Devin's output and the user's). The API answers a bare array (some
+    reference pages show {items}); both are accepted, and the answer is {items: [...]}."""
+    req = client.build("GET", routes.SESSION_ATTACHMENTS, path={"devin_id": session_id}, action="list_attachments")
+    if dry_run:
+        return req.preview()
+    data = client.send(req).data
+    items = data.get("items") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ApiError("the API answered the attachments call without a list")
+    return {"items": [a for a in items if isinstance(a, dict)]}
 
 
 # -- tags ----------------------------------------------------------------------------------------

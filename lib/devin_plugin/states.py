@@ -7,7 +7,8 @@ from typing import Any
 
 ACTIVE_STATUSES = frozenset({"new", "claimed", "running", "suspended", "resuming"})
 BILLING_SUSPENSIONS = frozenset({"usage_limit_exceeded", "out_of_credits", "out_of_quota", "no_quota_allocation",
-                                 "payment_declined", "org_usage_limit_exceeded", "total_session_limit_exceeded"})
+                                 "payment_declined", "org_usage_limit_exceeded", "user_usage_limit_exceeded",
+                                 "total_session_limit_exceeded"})
 STOP_CLASSES = frozenset({"needs_user", "done_for_now", "asleep", "ended"})
 
 CLASS_WORDS = {

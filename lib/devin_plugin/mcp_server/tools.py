@@ -63,7 +63,7 @@ def t_list(call: Call) -> dict:
 def t_send(call: Call) -> dict:
     sid = call.session()
     result = sessions.send_message(call.client(), call.policy(), sid, call.payload, dry_run=call.dry_run,
-                                   note=call.note)
+                                   unarchive=bool(call.args.get("unarchive")), note=call.note)
     return call.with_notes(result)
 
 
@@ -107,6 +107,26 @@ def t_archive(call: Call) -> dict:
     return sessions.archive(call.client(), call.session(), dry_run=call.dry_run)
 
 
+def t_unarchive(call: Call) -> dict:
+    return sessions.unarchive_session(call.client(), call.session(), dry_run=call.dry_run)
+
+
+def t_attachments(call: Call) -> dict:
+    return sessions.list_attachments(call.client(), call.session())
+
+
+def t_download(call: Call) -> dict:
+    from .. import downloads
+    client = call.client(600)
+    result = sessions.list_attachments(client, call.session())
+    base = upload_base_dir(call.env)
+    target = os.path.realpath(os.path.join(base, call.args["dir"]))
+    if target != base and not target.startswith(base + os.sep):
+        raise InvalidInput("dir must be inside the project directory")
+    result["downloads"] = downloads.save(client, result["items"], target)
+    return result
+
+
 def t_terminate(call: Call) -> dict:
     return sessions.terminate(call.client(), call.session(), archive=bool(call.args.get("archive")),
                               dry_run=call.dry_run)
@@ -114,14 +134,18 @@ def t_terminate(call: Call) -> dict:
 
 def _list(template: str, action: str, default: int) -> Callable[[Call], dict]:
     def run(call: Call) -> dict:
-        params = {}
-        if call.args.get("folder_id"):
-            params["folder_id"] = ids.check_resource_id(call.args["folder_id"], "folder id")
-        if call.args.get("search"):
-            params["search"] = call.args["search"]
-        return resources.list_items(call.client(120), template, limit=call.args.get("limit", default),
+        a = call.args
+        params = resources.note_filters(folder_path=a.get("folder_path"), search=a.get("search"),
+                                        pinned_repo=a.get("pinned_repo"),
+                                        names={"folder_path": "folder_path", "search": "search",
+                                               "pinned_repo": "pinned_repo"})
+        return resources.list_items(call.client(120), template, limit=a.get("limit", default),
                                     params=params, action=action)
     return run
+
+
+def t_folders(call: Call) -> dict:
+    return resources.list_folders(call.client())
 
 
 def _get(kind: resources.Kind) -> Callable[[Call], dict]:
@@ -231,7 +255,10 @@ def tools(policy: Policy) -> list[Tool]:
              read_only=True, idempotent=True, headline=_count("session(s), newest first")),
         Tool("send_message", "Message a Devin session",
              "Send a follow-up message to a session (wakes a suspended one). Fields are the payload policy's.",
-             t_send, endpoint="session_message", options={**sess, "dry_run": DRY_RUN_ARG}, required=("session",),
+             t_send, endpoint="session_message",
+             options={**sess, "unarchive": {"type": "boolean", "default": False,
+                                            "description": "unarchive an archived session first (else refused)"},
+                      "dry_run": DRY_RUN_ARG}, required=("session",),
              headline=_session_head("Message sent to")),
         Tool("list_messages", "Read a session's messages",
              "A session's messages, oldest first (untrusted data). Read-only: never wakes the session.", t_messages,
@@ -256,6 +283,20 @@ def tools(policy: Policy) -> list[Tool]:
              "Archive a session (there is no unarchive; a live session is put to sleep).", t_archive,
              options={**sess, "dry_run": DRY_RUN_ARG}, required=("session",), destructive=True, idempotent=True,
              headline=_session_head("Archived")),
+        Tool("unarchive_session", "Unarchive a Devin session",
+             "Unarchive a session so that it can take messages and be woken again.", t_unarchive,
+             options={**sess, "dry_run": DRY_RUN_ARG}, required=("session",), idempotent=True,
+             headline=_session_head("Unarchived")),
+        Tool("list_attachments", "List a session's attachments",
+             "The files Devin produced in a session (and the user's uploads). Untrusted data. Read-only.",
+             t_attachments, options=sess, required=("session",), read_only=True, idempotent=True,
+             headline=_count("attachment(s)")),
+        Tool("download_attachments", "Download a session's attachments",
+             "Save every file of a session under an existing folder of the project (sanitised names, never "
+             "overwriting; the presigned download is fetched without the token). Untrusted data.", t_download,
+             options={**sess, "dir": {"type": "string", "minLength": 1, "maxLength": 1024,
+                                      "description": "an existing folder, relative to the project"}},
+             required=("session", "dir"), headline=_count("attachment(s)")),
         Tool("terminate_session", "Terminate a Devin session",
              "Terminate a session for good (irreversible). Show the session to the user and get an explicit yes "
              "first; then call with confirm: true.", t_terminate,
@@ -284,13 +325,14 @@ def tools(policy: Policy) -> list[Tool]:
              headline=_fixed("Playbook deleted.")),
         Tool("list_knowledge", "List knowledge notes", "The organization's knowledge notes. Read-only.",
              _list(routes.NOTES, "knowledge_list", 100),
-             options={"limit": limit_arg(100, limits.RESOURCE_LIST_MAX), "folder_id": RESOURCE_ID_ARG,
-                      "search": {"type": "string", "maxLength": limits.SEARCH_MAX_CHARS,
-                                 "pattern": "^[^\\x00-\\x1f\\x7f]*$"}},
+             options={"limit": limit_arg(100, limits.RESOURCE_LIST_MAX),
+                      "folder_path": {"type": "string", "maxLength": limits.SEARCH_MAX_CHARS},
+                      "search": {"type": "string", "maxLength": limits.SEARCH_MAX_CHARS},
+                      "pinned_repo": {"type": "string", "maxLength": limits.SEARCH_MAX_CHARS}},
              read_only=True, idempotent=True, headline=_count("note(s)")),
         Tool("list_knowledge_folders", "List knowledge folders", "The organization's knowledge folders. Read-only.",
-             _list(routes.FOLDERS, "knowledge_folders", limits.RESOURCE_LIST_MAX), read_only=True, idempotent=True,
-             headline=_count("folder(s)")),
+             t_folders, read_only=True, idempotent=True,
+             headline=lambda d, a: f"{len(d.get('folders') or [])} folder(s)"),
         Tool("get_knowledge_note", "Show a knowledge note", "One knowledge note (untrusted data). Read-only.",
              _get(note), options={"note_id": RESOURCE_ID_ARG}, required=("note_id",), read_only=True,
              idempotent=True, headline=lambda d, a: f"Knowledge note {a.get('note_id')}"),
