@@ -464,13 +464,9 @@ def h_session_attachments(store: Store, req: Request) -> Response:
            for a in store.attachments.values() if a.get("session_id") == rec.data["session_id"]]
     for url in dict.fromkeys(rec.attachment_urls):
         att = store.attachments.get(url)
-        if att is not None:
+        if att is not None:  # a URL that is no upload of this deployment is not an attachment
             out.append({"attachment_id": att["attachment_id"], "name": att["name"], "source": "user",
                         "url": url, "content_type": att.get("content_type")})
-        else:
-            name = url.rstrip("/").rsplit("/", 1)[-1] or "attachment"
-            out.append({"attachment_id": None, "name": unquote(name), "source": "user", "url": url,
-                        "content_type": None})
     return json_response(out)
 
 
@@ -649,7 +645,7 @@ def h_put_note(store: Store, req: Request) -> Response:
     n.update(f)
     if "folder_id" in f:
         fo = store.folders.get(f["folder_id"]) if f["folder_id"] else None
-        n["folder_path"] = fo["path"] if fo else None
+        n["folder_path"] = fo["path"] if fo else "/"  # a root note is in "/"
     n["updated_at"] = int(store.now())
     return json_response({k: n.get(k) for k in NOTE_OUT})
 

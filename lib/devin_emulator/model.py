@@ -20,6 +20,7 @@ from .http_util import ApiError, decode_cursor, encode_cursor
 from .permissions import ALL_PERMISSIONS
 
 DEFAULT_ORG_ID = "org-emu0000000000001"
+SEEDER = "service-user-seeded"  # who made the objects a test adds directly (the API never says null)
 SESSION_ID_RE = re.compile(r"^devin-[0-9a-f]{32}$")
 STATUSES = ("new", "claimed", "running", "suspended", "resuming", "exit", "error")
 BILLING_REASONS = frozenset({
@@ -531,7 +532,8 @@ class Store:
             pb = {"playbook_id": "playbook-" + self._hex(16), "title": f.get("title", "Playbook"),
                   "body": f.get("body", ""), "macro": f.get("macro"),
                   "structured_output_schema": f.get("structured_output_schema"), "access_type": "org",
-                  "org_id": org_id, "created_by": f.get("created_by"), "updated_by": f.get("created_by"),
+                  "org_id": org_id, "created_by": f.get("created_by", SEEDER),
+                  "updated_by": f.get("created_by", SEEDER),
                   "created_at": now, "updated_at": now, "_seq": next(self._seq)}
             pb.update({k: v for k, v in f.items() if k in pb and k not in ("org_id",)})
             self.playbooks[pb["playbook_id"]] = pb
@@ -559,7 +561,7 @@ class Store:
             note = {"note_id": "note-" + self._hex(16), "name": f.get("name", "note"),
                     "body": f.get("body", ""), "trigger": f.get("trigger", ""),
                     "is_enabled": f.get("is_enabled", True), "folder_id": f.get("folder_id"),
-                    "folder_path": folder["path"] if folder else None,
+                    "folder_path": folder["path"] if folder else "/",
                     "pinned_repo": f.get("pinned_repo"), "macro": f.get("macro"),
                     "access_type": "org", "org_id": org_id, "created_at": now, "updated_at": now,
                     "_seq": next(self._seq)}
@@ -573,7 +575,7 @@ class Store:
             s = {"secret_id": "secret-" + self._hex(16), "key": key, "note": f.get("note"),
                  "is_sensitive": f.get("is_sensitive", True),
                  "secret_type": f.get("secret_type", f.get("type", "key-value")),
-                 "access_type": f.get("access_type", "org"), "created_by": f.get("created_by"),
+                 "access_type": f.get("access_type", "org"), "created_by": f.get("created_by", SEEDER),
                  "created_at": now, "updated_at": now, "org_id": org_id, "_seq": next(self._seq)}
             self.secrets[s["secret_id"]] = s
             self._secret_values[s["secret_id"]] = value

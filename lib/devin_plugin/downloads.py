@@ -28,7 +28,10 @@ def safe_name(name: Any, fallback: str) -> str:
 
 def _download_path(attachment: dict) -> dict:
     """The API route of one attachment's file, from its id and name (never from its `url` field)."""
-    aid = ids.check_resource_id(str(attachment.get("attachment_id", "")), "attachment id")
+    raw_id = attachment.get("attachment_id")
+    if not isinstance(raw_id, str):
+        raise InvalidInput("an attachment without an id cannot be downloaded")
+    aid = ids.check_resource_id(raw_id, "attachment id")
     name = str(attachment.get("name") or "")
     if not ids.FILE_NAME.fullmatch(name) or ".." in name:
         raise InvalidInput(f"attachment {aid} has a name that cannot be requested safely")
