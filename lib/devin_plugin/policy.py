@@ -151,11 +151,20 @@ class Policy:
         errors = sorted(self._validator(endpoint, partial).iter_errors(payload),
                         key=lambda e: (list(e.absolute_path), e.validator))
         if errors:
-            raise InvalidInput(_describe(errors[0]) + ". Nothing was sent.")
+            raise InvalidInput(_describe(errors[0]) + self._stricter(endpoint, errors[0]) + ". Nothing was sent.")
         self._check_trailing_newlines(endpoint, payload)
         if "structured_output_schema" in payload:
             self._check_output_schema(payload["structured_output_schema"])
         return payload
+
+    def _stricter(self, endpoint: str, err: Any) -> str:
+        """Where the project refuses what the API would take, the refusal says so (and why)."""
+        path = list(err.absolute_path)
+        if err.validator not in ("pattern", "maxLength", "maxItems"):
+            return ""
+        fields = self.base["endpoints"][endpoint]["fields"]
+        reason = fields.get(path[0], {}).get("x-stricter") if path and isinstance(path[0], str) else None
+        return f" (stricter than the API on purpose: {reason})" if reason else ""
 
     def _check_trailing_newlines(self, endpoint: str, payload: dict) -> None:
         # jsonschema runs patterns with re.search, where '$' also matches before a final newline.

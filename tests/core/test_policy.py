@@ -132,16 +132,19 @@ def test_forbidden_list_has_one_source():
 @pytest.mark.parametrize("payload,message", [
     ({}, "payload is missing the required field(s) prompt. Nothing was sent."),
     ({"prompt": 5}, "field prompt must be of type 'string'. Nothing was sent."),
-    ({"prompt": "x", "title": "t" * 81}, "field title is longer than 80 characters. Nothing was sent."),
+    ({"prompt": "x", "title": "t" * 81}, "field title is longer than 80 characters (stricter than the API on "
+     "purpose: the API sets no length; the title is this plugin's dedup key). Nothing was sent."),
     ({"prompt": ""}, "field prompt is shorter than 1 character(s). Nothing was sent."),
     ({"prompt": "x", "max_acu_limit": 0}, "field max_acu_limit must be at least 1. Nothing was sent."),
     ({"prompt": "x", "max_acu_limit": 10001}, "field max_acu_limit must be at most 10000. Nothing was sent."),
-    ({"prompt": "x", "repos": ["a/b"] * 21}, "field repos has more than 20 items. Nothing was sent."),
+    ({"prompt": "x", "repos": ["a/b"] * 21}, "field repos has more than 20 items (stricter than the API on purpose: "
+     "the API takes any string; here a repository is owner/name). Nothing was sent."),
     ({"prompt": "x", "tags": ["a", "a"]}, "field tags has duplicate items. Nothing was sent."),
     ({"prompt": "x", "devin_mode": "x"},
      "field devin_mode must be one of [\"normal\", \"fast\", \"lite\", \"ultra\", \"fusion\"]. Nothing was sent."),
     ({"prompt": "x", "tags": ["ok", "b c"]},
-     "field tags/1 does not match the allowed pattern ^[A-Za-z0-9][A-Za-z0-9_.:=+/@-]{0,63}$. Nothing was sent."),
+     "field tags/1 does not match the allowed pattern ^[A-Za-z0-9][A-Za-z0-9_.:=+/@-]{0,63}$ (stricter than the "
+     "API on purpose: the API takes any string; a tag here is 1-64 of A-Z a-z 0-9 _ . : = + / @ -). Nothing was sent."),
     ({"prompt": "x", "structured_output_required": "yes"},
      "field structured_output_required must be of type 'boolean'. Nothing was sent."),
 ])
