@@ -27,13 +27,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from . import audit, ids, redact, routes
+from . import __version__, audit, ids, redact, routes
 from .request import Request
 from .http_json import loads_strict
 from .config import Settings
 from .errors import (ApiError, AuthError, ConfigError, DevinError, InvalidInput, NetworkError,
                      NotFound, RateLimited, UnknownOutcome)
 
+USER_AGENT = f"devin-plugin/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
 JSON_TYPES = ("application/json", "application/problem+json")
@@ -238,7 +239,7 @@ class Client:
         if self._session is None:
             s = requests.Session()
             s.trust_env = False
-            s.headers.update({"User-Agent": "devin-plugin/0.1", "Accept": "application/json"})
+            s.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
             self._session = s
             # Sent through the adapter, not Session.send: even with allow_redirects=False the session
             # reads a redirect's whole body to prepare the next hop, and keeps cookies.
@@ -372,7 +373,7 @@ class Client:
                 raise self._status_error(req, raw)
         finally:
             raw.close()
-        bare = requests.Request("GET", target, headers={"User-Agent": "devin-plugin/0.1"}).prepare()
+        bare = requests.Request("GET", target, headers={"User-Agent": USER_AGENT}).prepare()
         if "Authorization" in bare.headers or "Cookie" in bare.headers:  # never: built from scratch
             raise InvalidInput("internal: the download request carries credentials; not sent")
         try:
