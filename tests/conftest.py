@@ -98,16 +98,37 @@ def run_script(name, *args, env: dict, input=None, cwd=None, timeout=90) -> Resu
 
 @pytest.fixture
 def run(emu, dirs):
-    """run("get_session.py", sid, "--json", env={...overrides; None removes}, input=...)"""
+    """run("get_session.py", sid, "--json", env={...overrides; None removes}, input=...) as a process."""
     def _run(name, *args, env=None, input=None, timeout=90):
-        e = base_env(dirs, emu)
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return run_script(name, *args, env=e, input=input, cwd=dirs["work"], timeout=timeout)
+        return run_script(name, *args, env=env_with(dirs, emu, env), input=input, cwd=dirs["work"], timeout=timeout)
     return _run
+
+
+@pytest.fixture
+def ip(emu, dirs):
+    """ip("get_session.py", sid, "--json", env={...; None removes}, input=...) in this process (cli.run)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from chaos import run_inprocess
+
+    def _run(name, *args, env=None, input=None):
+        return run_inprocess(name, *args, env=env_with(dirs, emu, env), input=input, cwd=dirs["work"])
+    return _run
+
+
+def env_with(dirs, emu, overrides) -> dict:
+    """base_env with overrides (a value of None removes the variable)."""
+    e = base_env(dirs, emu)
+    for k, v in (overrides or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
+    return e
+
+
+def wire(emu):
+    """What reached the API (the emulator's journal without its control calls)."""
+    return [e for e in emu.journal if not e.path.startswith("/_emulator")]
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, base_env
+from conftest import wire, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-from chaos import run_inprocess  # noqa: E402
 
 R_ORG = "/v3/organizations/{org_id}"
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
@@ -150,22 +149,6 @@ def test_resource_dry_runs_send_nothing(emu, run, dirs):
 
 # -- findings of the older plugin's audit, in this process ---------------------------------------------
 
-@pytest.fixture
-def ip(emu, dirs):
-    """ip("get_session.py", sid, "--json", env={...; None removes}, input=...) in this process."""
-    def _run(name, *args, env=None, input=None):
-        e = base_env(dirs, emu)
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return run_inprocess(name, *args, env=e, input=input, cwd=dirs["work"])
-    return _run
-
-
-def wire(emu):
-    return [e for e in emu.journal if not e.path.startswith("/_emulator")]
 
 
 @pytest.mark.audit("C4")

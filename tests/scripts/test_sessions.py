@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import PYTHON, ROOT, SCRIPTS, base_env, run_script
+from conftest import PYTHON, ROOT, SCRIPTS, base_env, run_script, wire
 
 sys.path.insert(0, str(ROOT / "tools"))
-from chaos import run_inprocess  # noqa: E402
 
 from devin_plugin import config, output  # noqa: E402
 from devin_plugin.errors import ConfigError  # noqa: E402
@@ -505,22 +504,6 @@ def test_read_only_scripts_do_not_import_jsonschema_or_yaml(emu, run, dirs):
 # -- findings of the older plugin's audit (../shared/research/prior_audit.md) and the OWASP API/LLM items
 #    of hardening.md section 4, in this process ---------------------------------------------------------
 
-@pytest.fixture
-def ip(emu, dirs):
-    """ip("get_session.py", sid, "--json", env={...; None removes}, input=...) in this process."""
-    def _run(name, *args, env=None, input=None):
-        e = base_env(dirs, emu)
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        return run_inprocess(name, *args, env=e, input=input, cwd=dirs["work"])
-    return _run
-
-
-def wire(emu):
-    return [e for e in emu.journal if not e.path.startswith("/_emulator")]
 
 
 def seed_session(emu, **fields):
