@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 import _prelude  # noqa: F401
-from devin_plugin import audit, cli, config, output, routes
+from devin_plugin import audit, cli, config, formatting, output, routes
 from devin_plugin.errors import AuthError, ConfigError, DevinError
 
 PROBES = [  # (what, template, params, needed for basic use)
@@ -90,10 +90,11 @@ def _probe(inv: cli.Invocation, settings: config.Settings, add: Callable[[str, b
         add("API reachable", False, err.message)
         return err.exit_code
     name = me.get("service_user_name") or me.get("user_name") or "?"
-    add("token accepted", True, f"{me.get('principal_type', 'principal')} {name!s}")
+    add("token accepted", True, f"{formatting.word(me.get('principal_type', 'principal'))} {formatting.word(name, 80)}")
     own_org = me.get("org_id")
     if own_org is not None and own_org != settings.org_id:
-        add("organization", False, f"the token belongs to {own_org}, but DEVIN_ORG_ID is {settings.org_id}")
+        add("organization", False, f"the token belongs to {formatting.word(own_org)}, but DEVIN_ORG_ID is "
+                                   f"{settings.org_id}")
         return 3
     add("organization", True, settings.org_id + (" (enterprise-level token)" if own_org is None else ""))
     code = 0

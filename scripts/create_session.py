@@ -45,7 +45,8 @@ def main(inv: cli.Invocation) -> int:
                                      dedup_days=a.dedup_days, settle_s=inv.dedup_settle_seconds(),
                                      dry_run=inv.dry_run, note=inv.note)
     head = ("Created Devin session " if result.get("is_new_session") else
-            "Found an active session with the same title (not created again): ") + str(result.get("session_id"))
+            "Found an active session with the same title (not created again): ")
+    head += formatting.word(result.get("session_id"))
     return inv.emit_result(result, lambda: formatting.show_session(result, head))
 
 

@@ -18,7 +18,7 @@ def main(inv: cli.Invocation) -> int:
     sid = inv.session()
     result = sessions.terminate(inv.client(), sid, archive=inv.args.archive, dry_run=inv.dry_run)
     head = (f"Session {sid} had already ended; nothing was changed." if result.get("outcome") == "already_ended"
-            else f"Session {sid} is terminated (status {result.get('status')}).")
+            else f"Session {sid} is terminated (status {formatting.word(result.get('status'))}).")
     return inv.emit_result(result, lambda: formatting.show_session(result, head))
 
 

@@ -8,7 +8,7 @@ Only regular files under the working directory (symlinks that lead out are refus
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, resources
+from devin_plugin import cli, formatting, resources
 
 
 def build() -> cli.Parser:
@@ -26,7 +26,7 @@ def main(inv: cli.Invocation) -> int:
     with spec[1]:
         result = resources.upload(inv.client(600), spec, dry_run=inv.dry_run)
     return inv.emit_result(result, lambda: f"Uploaded {spec[0]} ({spec[2]} bytes). Pass it on with:\n"
-                                           f"  --attachment-url {result['url']}")
+                                           f"  --attachment-url {formatting.word(result['url'], 2083)}")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,23 @@ Everything that came from Devin or the API is cleaned (output.clean) and fenced 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import output
 from .states import CLASS_WORDS, status_class
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.:@+/=%?&~#,-]+")
+
+
+def word(value: Any, limit: int = 128) -> str:
+    """An API value shown outside a fence (a status, an id, a cursor): only a plain word is shown as
+    is; anything else could carry text that reads as an instruction or a fence marker, so it is not."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return text if _WORD.fullmatch(text) and len(text) <= limit else "(not shown: not a plain word)"
 
 
 def when(ts: Any) -> str:
@@ -64,7 +75,12 @@ def show_messages(page: Mapping[str, Any], sid: str) -> str:
     for m in items:
         who = "Devin" if m.get("source") == "devin" else "user" if m.get("source") == "user" else str(m.get("source"))
         body.append(f"[{when(m.get('created_at'))}] {who}:\n{m.get('message', '')}\n")
-    tail = f"\n(next call: --after {page['end_cursor']})" if page.get("end_cursor") else ""
+    cursor = page.get("end_cursor")
+    tail = ""
+    if cursor:
+        shown = word(cursor, 2048)
+        tail = (f"\n(next call: --after {shown})" if shown == cursor
+                else "\n(the API's cursor is not a plain word; use --json to read it)")
     return f"{len(items)} message(s) in {sid}:\n" + output.fence("\n".join(body)) + tail
 
 

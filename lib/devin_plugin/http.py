@@ -27,7 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from . import __version__, audit, ids, redact, routes
+from . import __version__, audit, ids, routes
 from .request import Request
 from .http_json import loads_strict
 from .config import Settings
@@ -137,8 +137,8 @@ def _never_sent(exc: BaseException) -> bool:
 
 
 def _short(text: str, limit: int = 300) -> str:
-    from .output import sanitize  # only needed on error paths
-    text = sanitize(redact.redact(str(text)))
+    from .output import safe  # only needed on error paths
+    text = safe(str(text))
     return text if len(text) <= limit else text[:limit] + "..."
 
 

@@ -20,11 +20,23 @@ def register_secret(value: str | None) -> None:
     # eats the start of other tokens and so stops the patterns below from masking the rest of them.
     if value and len(value) >= 8:
         _secrets.add(value)
+        # The secret part alone: an echo with the prefix altered (COG_, a full-width ｃｏｇ＿) still shows it.
+        if value.startswith("cog_") and len(value) >= 12:
+            _secrets.add(value[4:])
 
 
 def redact(text: str) -> str:
+    """Mask known secrets and token-shaped strings. Text with compatibility characters (full-width
+    letters and the like) that hide one is first normalised (NFKC), so the look-alike is masked too.
+    Callers that print sanitise first (output.safe): an invisible character inside a token must be
+    gone before this looks."""
     if not text:
         return text
+    if not text.isascii():
+        import unicodedata
+        folded = unicodedata.normalize("NFKC", text)
+        if folded != text and (any(s in folded for s in _secrets) or any(p.search(folded) for p in _PATTERNS)):
+            text = folded
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)

@@ -386,8 +386,9 @@ def wait(client_factory: Callable[[float], Client], session_id: str, *, timeout_
         cls = status_class(session)
         state = (session.get("status"), session.get("status_detail"))
         if state != last:
-            progress(f"[{monotonic() - start:6.1f}s] {session_id}: {state[0]}"
-                     + (f" ({state[1]})" if state[1] else "") + f" - {cls.replace('_', ' ')}")
+            from .formatting import word  # API words on stderr, outside any fence: plain words only
+            progress(f"[{monotonic() - start:6.1f}s] {session_id}: {word(state[0])}"
+                     + (f" ({word(state[1])})" if state[1] else "") + f" - {cls.replace('_', ' ')}")
             last = state
         elapsed = monotonic() - start
         if cls in STOP_CLASSES:

@@ -13,6 +13,7 @@ import pytest
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ProtocolError
 
+import devin_plugin
 from devin_plugin import config, http
 from devin_plugin.errors import ApiError, AuthError, InvalidInput, NetworkError, NotFound, RateLimited, UnknownOutcome
 from devin_plugin.http import backoff_delay, parse_retry_after
@@ -42,7 +43,8 @@ def test_json_body_on_the_wire(emu, c):
     c.call("POST", SESSIONS, body={"prompt": "é ünïcode"}, safe_to_repeat=False)
     (e,) = emu.requests("POST", R_SESSIONS)
     assert e.headers["Content-Type"] == "application/json" and e.headers["Accept"] == "application/json"
-    assert e.headers["User-Agent"] == "devin-plugin/0.1" and e.headers["Authorization"] == "Bearer " + emu.token
+    assert e.headers["User-Agent"] == "devin-plugin/" + devin_plugin.__version__
+    assert e.headers["Authorization"] == "Bearer " + emu.token
     assert e.body == '{"prompt": "é ünïcode"}'.encode()
     with pytest.raises(InvalidInput, match="NaN or Infinity"):
         c.call("POST", SESSIONS, body={"max_acu_limit": float("nan")}, safe_to_repeat=False)

@@ -66,7 +66,7 @@ def build_server(environ: Mapping[str, str] | None = None) -> Any:
 
         def progress(done: float, total: float | None, message: str) -> None:
             try:
-                anyio.from_thread.run(ctx.session.report_progress, float(done), total, output.sanitize(message))
+                anyio.from_thread.run(ctx.session.report_progress, float(done), total, output.safe(message))
             except Exception:  # progress is best effort; the call itself must not fail on it
                 pass
 

@@ -88,7 +88,7 @@ def t_wait(call: Call) -> dict:
         return make(deadline)
 
     def on_change(message: str) -> None:
-        state["last"] = output.sanitize(message).strip()
+        state["last"] = output.safe(message).strip()
         call.progress(round(time.monotonic() - start, 1), timeout, str(state["last"]))
 
     return sessions.wait(factory, sid, timeout_s=timeout, interval_s=interval, max_interval_s=max(60.0, interval),
