@@ -22,7 +22,8 @@ def build() -> cli.Parser:
 def main(inv: cli.Invocation) -> int:
     inv.settings()
     spec = resources.open_upload(inv.args.file, max_bytes=inv.policy().limit("upload_max_bytes"),
-                                 allow_outside_cwd=inv.args.allow_outside_cwd, cwd=inv.cwd)
+                                 allow_outside_cwd=inv.args.allow_outside_cwd, cwd=inv.cwd,
+                                 secrets=tuple(t for t in [inv.settings().token] if t))
     with spec[1]:
         result = resources.upload(inv.client(600), spec, dry_run=inv.dry_run)
     return inv.emit_result(result, lambda: f"Uploaded {spec[0]} ({spec[2]} bytes). Pass it on with:\n"

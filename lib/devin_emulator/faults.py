@@ -11,13 +11,29 @@ from typing import Any
 FAULT_KINDS = frozenset({
     "status", "delay", "drop_after_processing", "drop_before_processing", "redirect",
     "malformed_json", "nan_json", "duplicate_keys", "html", "wrong_content_type",
-    "oversized", "drip", "gzip_bomb",
+    "oversized", "drip", "gzip_bomb", "status_after_processing", "taint_strings",
 })
 # Kinds for which the request is processed (state changes) before the (faulty) answer.
 PROCESSED_KINDS = frozenset({
     "delay", "drop_after_processing", "malformed_json", "nan_json", "duplicate_keys",
-    "wrong_content_type",
+    "wrong_content_type", "status_after_processing", "taint_strings",
 })
+# Keys whose values a taint leaves alone, so the answer stays usable (ids, states, links, cursors).
+UNTAINTED_KEYS = frozenset({"status", "status_detail", "url", "pr_url", "end_cursor", "source", "origin",
+                            "category", "created_at", "updated_at"})
+
+
+def taint_strings(obj: object, text: str) -> object:
+    """A hostile server: `text` (a token echo, a fence look-alike, invisible characters) appended to every
+    free-text string of the answer, at any depth."""
+    if isinstance(obj, dict):
+        return {k: (v if k in UNTAINTED_KEYS or k.endswith("_id") or k.endswith("_ids")
+                    else taint_strings(v, text)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [taint_strings(v, text) for v in obj]
+    if isinstance(obj, str):
+        return obj + text
+    return obj
 
 
 @dataclass

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import api
 from .clock import ManualClock
 from .faults import HTML_PAGE, PROCESSED_KINDS, Fault, FaultSet, duplicate_keys, gzip_bomb, nan_json, \
-    truncate_json
+    taint_strings, truncate_json
 from .http_util import PROBLEM, ApiError, Headers, Response, dumps, error_response, json_response, \
     problem, problem_obj, reason
 from .model import DEFAULT_ORG_ID, Store
@@ -337,6 +337,10 @@ class _Handler(BaseHTTPRequestHandler):
             body, ctype = duplicate_keys(obj, p.get("key"), p.get("value", "duplicate")), "application/json"
         elif kind == "wrong_content_type":
             body, ctype = resp.body, p.get("content_type", "text/plain")
+        elif kind == "taint_strings":
+            body, ctype = dumps(taint_strings(obj, str(p.get("text", "")))), resp.headers.get("Content-Type", PROBLEM)
+        elif kind == "status_after_processing":  # e.g. a 429 after the create was committed
+            body, ctype = dumps(problem_obj(status, "Too Many Requests" if status == 429 else None)), PROBLEM
         else:  # pragma: no cover
             raise AssertionError(kind)
         out = Response(status, body, ctype)

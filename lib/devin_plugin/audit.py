@@ -30,8 +30,22 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> None:
         pass
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """The state directory (audit log, locks) must be writable before a mutating call is sent: a call
+    that could not be recorded is refused as a configuration error, nothing sent."""
+    from .errors import ConfigError
+    try:
+        ensure_private_dir(path)
+    except OSError as exc:
+        raise ConfigError(f"the state directory {path} cannot be created ({exc.strerror}); set XDG_STATE_HOME "
+                          "to a writable directory. Nothing was sent.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"the state directory {path} is not writable; set XDG_STATE_HOME to a writable "
+                          "directory. Nothing was sent.")
+
+
 def record(settings: Settings, req: Request, http_status: int | None, outcome: str,
-           attempts: int | None = None) -> None:
+           attempts: int | None = None, session_id: str | None = None) -> None:
     """One JSON line per mutating call. A failure to write must not hide the call's own result."""
     entry: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -39,7 +53,7 @@ def record(settings: Settings, req: Request, http_status: int | None, outcome: s
         "method": req.method,
         "path": req.template,
         "org_id": settings.org_id,
-        "session_id": req.session_id,
+        "session_id": req.session_id or session_id,
         "http_status": http_status,
         "outcome": outcome,
     }

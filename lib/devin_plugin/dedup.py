@@ -86,14 +86,21 @@ def _earliest(peers: dict) -> dict:
 
 
 def converge(client: Client, title: str, mine: dict, *, days: float, settle_s: float,
-             note: Note = _quiet, sleep: Callable[[float], None] = time.sleep) -> dict:
+             note: Note = _quiet, sleep: Callable[[float], None] = time.sleep,
+             sweep_since: float | None = None) -> dict:
     """Cross-machine dedup without server idempotency: after creating, look again (at once and after a
     settle delay); if an earlier active session has the same title, end ours and answer with that one.
 
     A racer created later always sees the earlier ones it loses to.
+
+    With `sweep_since` (the create took more than one attempt: an answer such as a 429 may have come
+    after the server had already created a session), every other active session with this title
+    created since then is one this call may have made without knowing its id: it is ended too. Ending
+    non-survivors is what every racer does anyway, so this never ends the session that survives.
     """
     mine_id = mine["session_id"]
     winner, ended = mine, False
+    peers: dict = {}
     for attempt in range(2):
         if attempt:
             if settle_s <= 0 or settle_s >= client.remaining() - 5:
@@ -117,9 +124,29 @@ def converge(client: Client, title: str, mine: dict, *, days: float, settle_s: f
             except DevinError as err:
                 note(f"could not end the duplicate {mine_id}: {err.message}; end it by hand")
             ended = True
+    swept = _sweep(client, peers, winner, mine_id, sweep_since, note) if sweep_since is not None else []
     if ended:
-        return dict(winner, is_new_session=False, duplicate_ended=mine_id)
-    return dict(mine, is_new_session=True)
+        out = dict(winner, is_new_session=False, duplicate_ended=mine_id)
+    else:
+        out = dict(mine, is_new_session=True)
+    if swept:
+        out["duplicates_ended"] = swept
+    return out
+
+
+def _sweep(client: Client, peers: dict, winner: dict, mine_id: str, since: float, note: Note) -> list[str]:
+    ended = []
+    for sid, s in sorted(peers.items()):
+        created = s.get("created_at")
+        if sid in (winner["session_id"], mine_id) or not isinstance(created, (int, float)) or created < since - 5:
+            continue
+        note(f"ending {sid}: a session with this title that an earlier attempt of this create may have made")
+        try:
+            client.call("DELETE", routes.SESSION, path={"devin_id": sid}, action="dedup_converge")
+            ended.append(sid)
+        except DevinError as err:
+            note(f"could not end the duplicate {sid}: {err.message}; end it by hand")
+    return ended
 
 
 def earliest_if_young(client: Client, title: str, found: dict, *, days: float, settle_s: float,

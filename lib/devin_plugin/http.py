@@ -190,6 +190,7 @@ class Client:
         self.deadline = monotonic() + deadline_s
         self._session: requests.Session | None = None
         self._adapter: Transport | None = transport
+        self._audit_ready = False
         self.sent = 0
 
     # -- building -------------------------------------------------------------------------------
@@ -247,6 +248,13 @@ class Client:
                 self._adapter = HTTPAdapter(max_retries=0)
         return self._session
 
+    def ready_to_write(self) -> None:
+        """A mutating operation calls this before its first request (reads included): the state
+        directory that records it must be writable, or it is a configuration error and nothing is sent."""
+        if not self._audit_ready:
+            audit.check_writable(self.settings.state_dir)
+            self._audit_ready = True
+
     def remaining(self) -> float:
         return self.deadline - self.monotonic()
 
@@ -256,6 +264,8 @@ class Client:
     def send(self, req: Request) -> Response:
         if not self.settings.token:
             raise ConfigError("no Devin token configured")
+        if req.mutating:
+            self.ready_to_write()
         try:
             resp = self._send_with_retries(req)
         except DevinError as err:
@@ -263,7 +273,9 @@ class Client:
                 audit.record(self.settings, req, err.http_status, err.kind)
             raise
         if req.mutating:
-            audit.record(self.settings, req, resp.status, "ok", attempts=resp.attempts)
+            made = resp.data.get("session_id") if isinstance(resp.data, dict) and not req.session_id else None
+            audit.record(self.settings, req, resp.status, "ok", attempts=resp.attempts,
+                         session_id=made if isinstance(made, str) and ids.SESSION_ID.fullmatch(made) else None)
         return resp
 
     def _prepare(self, req: Request) -> requests.PreparedRequest:

@@ -179,6 +179,7 @@ def update(client: Client, policy: Policy, kind: Kind, item_id: str, fields: dic
         req = client.build("PUT", kind.item, path=path, body=given, action=f"update_{kind.name}")
         copied = [k for k in kind.fields if k not in given]
         return req.preview(reads_first=get(client, kind, rid, dry_run=True)["request"], copied_from_current=copied)
+    client.ready_to_write()
     current = get(client, kind, rid)
     payload = {k: current.get(k) for k in kind.fields if current.get(k) is not None}
     payload.update(given)
@@ -203,6 +204,8 @@ def delete_item(client: Client, kind: Kind, item_id: str, *, dry_run: bool) -> d
 def delete_secret(client: Client, secret_id: str, *, dry_run: bool) -> dict:
     """Upstream answers 403 for an already-deleted secret: look it up before blaming permissions."""
     ids.check_resource_id(secret_id, "secret id")
+    if not dry_run:
+        client.ready_to_write()
     try:
         return delete(client, routes.SECRET, {"secret_id": secret_id}, action="delete_secret", dry_run=dry_run)
     except AuthError as err:
@@ -222,18 +225,30 @@ def delete_secret(client: Client, secret_id: str, *, dry_run: bool) -> dict:
 
 # -- attachments --------------------------------------------------------------------------------
 
-def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None) -> UploadSpec:
-    """Open a regular file under the working directory; returns (name, file, size, content type).
+PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None,
+                secrets: tuple[str, ...] = ()) -> UploadSpec:
+    """Read a regular file under the working directory; returns (name, bytes in memory, size, content type).
 
     Symlinks are resolved and refused if they lead out of the working directory; directories,
-    devices and FIFOs are refused; the size is checked before anything is read.
+    devices and FIFOs are refused; pseudo-files (/proc, /sys, /dev, and anything that resolves into
+    them) are refused even with allow_outside_cwd, because they report a size of 0 and then read as the
+    machine's secrets. The file is read once, capped while reading: what is sent is exactly what was
+    checked (a file that grows or shrinks meanwhile is refused), and a file holding one of `secrets`
+    (the configured token) is refused.
     """
+    import io
     import mimetypes
     import os
     import stat
     base = os.path.realpath(cwd or os.getcwd())
     given = os.path.abspath(os.path.join(base, path))
     real = os.path.realpath(given)
+    if any(real == root or real.startswith(root + os.sep) for root in PSEUDO_ROOTS):
+        raise InvalidInput(f"{path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; such files "
+                           "are never uploaded")
     inside = real == base or real.startswith(base + os.sep)
     if given != real and not inside:
         raise InvalidInput(f"{path!r} is a symlink (or under one) that leads out of the working directory; "
@@ -251,12 +266,22 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     if st.st_size > max_bytes:
         os.close(fd)
         raise InvalidInput(f"{path!r} is {st.st_size} bytes; the upload limit is {max_bytes} bytes")
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InvalidInput(f"{path!r} grew past the upload limit of {max_bytes} bytes while it was read; "
+                           "nothing was sent")
+    if len(data) != st.st_size:
+        raise InvalidInput(f"{path!r} changed while it was read ({st.st_size} bytes announced, {len(data)} read); "
+                           "nothing was sent")
+    for secret in secrets:
+        if secret and len(secret) >= 8 and (secret.encode() in data or secret.removeprefix("cog_").encode() in data):
+            raise InvalidInput(f"{path!r} contains the configured Devin token; it is never uploaded")
     name = os.path.basename(real)
     if not name or not name.isprintable() or len(name) > 255:
-        os.close(fd)
         raise InvalidInput("the file name has unprintable characters or is too long")
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return name, os.fdopen(fd, "rb"), st.st_size, ctype
+    return name, io.BytesIO(data), len(data), ctype
 
 
 def upload(client: Client, upload_spec: UploadSpec, *, dry_run: bool) -> dict:

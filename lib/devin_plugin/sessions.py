@@ -111,10 +111,13 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
         payload["title"] = dedup.derive_title(payload["prompt"], policy.limit("title_max_chars"))
     policy.check("session_create", payload)
     from . import resources
+    if not dry_run:
+        client.ready_to_write()
     resources.check_ids_exist(client, payload, dry_run, note)
     req = client.build("POST", routes.SESSIONS, body=payload, action="create_session", safe_to_repeat=False)
     if dry_run:
         return req.preview(dedup=None if force_new else {"title": payload["title"], "window_days": dedup_days})
+    client.ready_to_write()
     title = payload["title"]
     started = time.time()
     from .locks import title_lock
@@ -129,15 +132,19 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
             if not info["complete"]:
                 note(f"dedup: stopped looking after the {info['checked']} most recent sessions of the "
                      f"last {dedup_days:g} days")
+        attempts = 1
         try:
-            session = client.send(req).data
+            resp = client.send(req)
+            session, attempts = resp.data, resp.attempts
         except UnknownOutcome as err:
             session = dedup.reconcile_create(client, title, started, err, note)
+            attempts = 2  # the lost attempt may have made a session too
     if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id", ""))):
         raise ApiError("the API answered the create without a usable session id")
     if force_new:
         return dict(session, is_new_session=True)
-    return dedup.converge(client, title, session, days=dedup_days, settle_s=settle_s, note=note)
+    return dedup.converge(client, title, session, days=dedup_days, settle_s=settle_s, note=note,
+                          sweep_since=started if attempts > 1 else None)
 
 
 # -- changing ------------------------------------------------------------------------------------
@@ -158,6 +165,7 @@ def send_message(client: Client, policy: Policy, session_id: str, payload: dict,
     if dry_run:
         extra = {"unarchive_first": _unarchive_request(client, session_id).describe()} if unarchive else {}
         return req.preview(**extra)
+    client.ready_to_write()
     session = get_session(client, session_id)
     if status_class(session) == "ended":
         raise InvalidInput(f"session {session_id} has ended (status {session.get('status')}); a message "
@@ -227,6 +235,7 @@ def terminate(client: Client, session_id: str, *, archive: bool = False, dry_run
                        action="terminate_session")
     if dry_run:
         return req.preview()
+    client.ready_to_write()
     before = get_session(client, session_id)
     if status_class(before) == "ended":
         return dict(before, outcome="already_ended")
@@ -245,6 +254,7 @@ def archive(client: Client, session_id: str, *, dry_run: bool = False) -> dict:
                        safe_to_repeat=True)  # archiving twice has the same effect as once
     if dry_run:
         return req.preview()
+    client.ready_to_write()
     before = get_session(client, session_id)
     if before.get("is_archived"):
         return dict(before, outcome="already_archived")
@@ -265,6 +275,7 @@ def unarchive_session(client: Client, session_id: str, *, dry_run: bool = False)
     req = _unarchive_request(client, session_id)
     if dry_run:
         return req.preview()
+    client.ready_to_write()
     before = get_session(client, session_id)
     if not before.get("is_archived"):
         return dict(before, outcome="not_archived")
@@ -335,6 +346,7 @@ def update_tags(client: Client, policy: Policy | None, session_id: str, *, add: 
         extra = {} if new is not None else {"reads_first": get_tags(client, session_id, dry_run=True)["request"],
                                             "add": add, "remove": remove}
         return req.preview(**extra)
+    client.ready_to_write()
     get_session(client, session_id)  # 404 for a session outside the org before any write
     if new is None:
         current = get_tags(client, session_id)["tags"]

@@ -42,7 +42,7 @@ def sessions_path(emu):
 def test_fault_kinds_constant():
     assert FAULT_KINDS == {"status", "delay", "drop_after_processing", "drop_before_processing", "redirect",
                            "malformed_json", "nan_json", "duplicate_keys", "html", "wrong_content_type",
-                           "oversized", "drip", "gzip_bomb"}
+                           "oversized", "drip", "gzip_bomb", "status_after_processing", "taint_strings"}
 
 
 def test_status_429_retry_after_not_processed(client, emu):
@@ -295,3 +295,17 @@ def test_journal_records_faulted_requests(client, emu):
     assert [(e.method, e.route, e.status, e.fault) for e in j] == [
         ("GET", R_SESSIONS, 500, "status"), ("POST", R_SESSIONS, None, "drop_before_processing")]
     assert j[0].query == {} and j[1].body == b'{"prompt": "x"}'
+
+
+def test_status_after_processing_commits_then_answers_the_status(client, emu):
+    emu.set_fault("POST", R_SESSIONS, "status_after_processing", status=429)
+    r = client.post("sessions", json={"prompt": "x", "title": "committed"})
+    assert r.status_code == 429 and r.headers["Content-Type"].startswith("application/problem+json")
+    assert [s for s in client.get("sessions").json()["items"] if s["title"] == "committed"]
+
+
+def test_taint_strings_appends_to_free_text_and_keeps_ids(client, emu):
+    s = client.create(title="plain")
+    emu.set_fault("GET", R_SESSIONS + "/{devin_id}", "taint_strings", text="<<echo>>")
+    got = client.get(f"sessions/{s['session_id']}").json()
+    assert got["title"] == "plain<<echo>>" and got["session_id"] == s["session_id"] and got["status"] == s["status"]

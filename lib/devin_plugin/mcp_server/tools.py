@@ -183,7 +183,7 @@ def upload_base_dir(env: Any) -> str:
 
 def t_upload(call: Call) -> dict:
     spec = resources.open_upload(call.args["path"], max_bytes=call.policy().limit("upload_max_bytes"),
-                                 cwd=upload_base_dir(call.env))
+                                 cwd=upload_base_dir(call.env), secrets=tuple(t for t in [call.settings().token] if t))
     with spec[1]:
         return resources.upload(call.client(600), spec, dry_run=call.dry_run)
 
