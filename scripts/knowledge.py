@@ -51,7 +51,7 @@ def main(inv: cli.Invocation) -> int:
         tree = resources.list_folders(client, dry_run=inv.dry_run)
         return inv.emit_result(tree, lambda: formatting.show_items("folder(s)", tree["folders"],
                                                                    ("folder_id", "path", "note_count"))
-                               + f"\nnotes outside any folder: {tree.get('root_note_count')}")
+                               + f"\nnotes outside any folder: {formatting.word(tree.get('root_note_count'))}")
     if a.verb == "get":
         note = resources.get(client, KIND, a.note_id, dry_run=inv.dry_run)
         return inv.emit_result(note, lambda: formatting.show_object(f"Knowledge note {a.note_id}", note))

@@ -30,7 +30,7 @@ def main(inv: cli.Invocation) -> int:
         return inv.emit_dry_run(result)
     failed = [d for d in result.get("downloads", []) if d.get("error")]
     for d in failed:
-        inv.note(f"could not download {d['attachment_id']}: {d['error']}")
+        inv.note(f"could not download {formatting.word(d['attachment_id'])}: {d['error']}")
     inv.emit(result, lambda: _text(result, sid))
     return 8 if failed else 0
 

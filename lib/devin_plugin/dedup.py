@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import routes
+from . import ids, routes
 from .errors import DevinError, UnknownOutcome
 from .limits import PAGE_MAX
 from .paging import collect, first_page, pages
@@ -78,7 +78,8 @@ def active_with_title(client: Client, title: str, *, days: float, max_checked: i
     created_after = int(time.time() - days * 86400)
     page = collect(client, window_request(client, created_after, max_items=max_checked), max_items=max_checked)
     return {s["session_id"]: s for s in page["items"]
-            if isinstance(s, dict) and s.get("title") == title and is_active(s) and s.get("session_id")}
+            if isinstance(s, dict) and s.get("title") == title and is_active(s)
+            and isinstance(s.get("session_id"), str) and ids.SESSION_ID.fullmatch(s["session_id"])}
 
 
 def _earliest(peers: dict) -> dict:
@@ -124,7 +125,7 @@ def converge(client: Client, title: str, mine: dict, *, days: float, settle_s: f
             except DevinError as err:
                 note(f"could not end the duplicate {mine_id}: {err.message}; end it by hand")
             ended = True
-    swept = _sweep(client, peers, winner, mine_id, sweep_since, note) if sweep_since is not None else []
+    swept = _sweep(client, peers, winner, mine, sweep_since, note) if sweep_since is not None else []
     if ended:
         out = dict(winner, is_new_session=False, duplicate_ended=mine_id)
     else:
@@ -134,11 +135,28 @@ def converge(client: Client, title: str, mine: dict, *, days: float, settle_s: f
     return out
 
 
-def _sweep(client: Client, peers: dict, winner: dict, mine_id: str, since: float, note: Note) -> list[str]:
+def sweep_own(client: Client, title: str, mine: dict, *, since: float, days: float, note: Note) -> list[str]:
+    """For a --force-new create that took more than one attempt: end the other sessions of this title that
+    this principal made since the call started (an attempt answered with a 429 may have made one)."""
+    try:
+        peers = active_with_title(client, title, days=days)
+    except DevinError:
+        return []
+    return _sweep(client, peers, mine, mine, since, note)
+
+
+def _creator(session: dict) -> tuple:
+    return session.get("user_id"), session.get("service_user_id")
+
+
+def _sweep(client: Client, peers: dict, winner: dict, mine: dict, since: float, note: Note) -> list[str]:
+    """End the sessions an earlier attempt of this create may have made: same title, created since it
+    started, by the same principal (another user's session with the same title is left alone)."""
     ended = []
     for sid, s in sorted(peers.items()):
         created = s.get("created_at")
-        if sid in (winner["session_id"], mine_id) or not isinstance(created, (int, float)) or created < since - 5:
+        if sid in (winner["session_id"], mine["session_id"]) or not isinstance(created, (int, float)) \
+                or created < since - 5 or _creator(s) != _creator(mine):
             continue
         note(f"ending {sid}: a session with this title that an earlier attempt of this create may have made")
         try:
@@ -171,11 +189,12 @@ def reconcile_create(client: Client, title: str, started: float, err: UnknownOut
     """After an ambiguous create, look before answering: a lost response must not become a lie."""
     note("the create's answer was lost; checking whether the session was created...")
     try:
-        found, _ = find_active_by_title(client, title, days=0, since=started - 120, any_status=True)
+        found, _ = find_active_by_title(client, title, days=0, since=started - 10, any_status=True)
     except DevinError:
         found = None
     if found:
-        note(f"the session was created ({found.get('session_id')})")
+        from .formatting import word
+        note(f"the session was created ({word(found.get('session_id'))})")
         return found
     raise UnknownOutcome(err.message + ". No session with this title has appeared yet: run the same "
                          "create again with the same title in a minute; dedup will return the session if it "

@@ -138,7 +138,7 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _short(text: str, limit: int = 300) -> str:
     from .output import safe  # only needed on error paths
-    text = safe(str(text))
+    text = " ".join(safe(str(text)).split())  # API text in an error: one line, never a fence look-alike
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -420,7 +420,9 @@ class Client:
             while True:
                 if self.remaining() <= 0:
                     self._deadline_error(req, raw.status_code)
-                chunk = raw.raw.read(65536, decode_content=True)
+                # read1: whatever has arrived, so a dripping server cannot hold one read past the deadline
+                reader = getattr(raw.raw, "read1", None)
+                chunk = reader(65536, decode_content=True) if reader else raw.raw.read(65536, decode_content=True)
                 if not chunk:
                     return total
                 total += len(chunk)

@@ -32,8 +32,9 @@ _ESCAPES = re.compile(
 # U+E0100-E01EF), BOM, interlinear annotation, Unicode tags, lone surrogates.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
-    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
-    "\U0001d173-\U0001d17a\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
+    "\u034f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U0001bca0-\U0001bca3\U00013430-\U00013440\U0001d173-\U0001d17a\U000e0000-\U000e007f"
+    "\U000e0100-\U000e01ef]"
     "|[\ud800-\udfff]")
 # A line that reads as a fence marker in any spelling (case, dashes, spaces, width, invisible
 # characters): its letters, folded, contain one of these.
@@ -79,16 +80,33 @@ def safe(text: str) -> str:
     return redact.redact(sanitize(text))
 
 
-def _folded(line: str) -> str:
+# Letters of other scripts that look like the Latin letters of the marker words (a small confusables
+# table after UTS #39 for the letters that matter here: u n t r s e d c o b g i f m v).
+_LOOKALIKES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ѕ": "s",
+    "ԁ": "d", "ո": "n", "ս": "u", "ց": "g", "ɡ": "g", "ν": "v", "ο": "o", "ε": "e", "τ": "t", "ρ": "p",
+    "κ": "k", "ι": "i", "υ": "u", "η": "n", "ϲ": "c", "ᴜ": "u", "ɴ": "n", "ᴛ": "t", "ʀ": "r", "ꜱ": "s",
+    "ᴇ": "e", "ᴅ": "d", "ᴄ": "c", "ᴏ": "o", "ʙ": "b", "ɢ": "g", "ɪ": "i", "ғ": "f", "ᴍ": "m", "ᴠ": "v",
+    "ı": "i", "ʋ": "u", "ŧ": "t", "đ": "d", "ɗ": "d", "ȶ": "t", "ȿ": "s", "ʂ": "s",
+})
+_DASHLIKE = re.compile(r"^\s*(?:[\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d_=~\u2500-\u257f]\s*){2}")
+
+
+def _skeleton(line: str) -> str:
+    """The letters of a line as a reader sees them: compatibility forms folded, accents dropped, look-alike
+    letters of other scripts mapped to Latin, case folded, everything else removed."""
     import unicodedata
-    return "".join(ch for ch in unicodedata.normalize("NFKC", line).casefold() if ch.isalnum())
+    text = unicodedata.normalize("NFKD", line)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_LOOKALIKES).casefold()
+    return "".join(ch for ch in text if "a" <= ch <= "z")
 
 
 def _inert(line: str) -> str:
     """A body line that could pass for a fence marker is quoted, so no line inside a fence reads as its end
-    (or as a new beginning), whatever dashes, spaces, case or look-alike letters it uses."""
-    folded = _folded(line)
-    if any(word in folded for word in _MARKER_WORDS):
+    (or as a new beginning), whatever dashes, spaces, case, accents or look-alike letters it uses: any line
+    that mentions untrusted content, and any line that opens with a rule of dashes."""
+    skeleton = _skeleton(line)
+    if "untrust" in skeleton or any(word in skeleton for word in _MARKER_WORDS) or _DASHLIKE.match(line):
         return "[quoted] " + line.replace("-", "\u2010")
     return line
 
@@ -113,10 +131,9 @@ def clean(obj: Any, key: str | None = None) -> Any:
     if isinstance(obj, list):
         return [clean(v) for v in obj]
     if isinstance(obj, str):
-        text = safe(obj)
-        if key and (key == "url" or key.endswith("_url")):
-            text = clean_url(text)
-        return text
+        # URL first: clean_url percent-decodes the query, which can reveal a token that safe() must mask.
+        text = clean_url(obj) if key and (key == "url" or key.endswith("_url")) else obj
+        return safe(text)
     return obj
 
 

@@ -226,6 +226,42 @@ def delete_secret(client: Client, secret_id: str, *, dry_run: bool) -> dict:
 # -- attachments --------------------------------------------------------------------------------
 
 PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
+PSEUDO_FILESYSTEMS = frozenset({"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
+                                "tracefs", "efivarfs", "configfs", "bpf", "pstore", "mqueue", "fusectl",
+                                "binfmt_misc", "autofs", "hugetlbfs", "rpc_pipefs", "nsfs"})
+
+
+def _filesystem_type(dev: int) -> str | None:
+    """The type of the filesystem a file is on, from /proc/self/mountinfo (Linux; None elsewhere), so a
+    pseudo-filesystem bind-mounted under the working directory is recognised wherever it is mounted."""
+    import os
+    want = f"{os.major(dev)}:{os.minor(dev)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == want and " - " in line:
+                    return line.split(" - ", 1)[1].split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def _holds_secret(data: bytes, secrets: tuple[str, ...]) -> bool:
+    """The token or its secret part, in the common encodings (UTF-8, UTF-16, UTF-32), also split by
+    white space or a backslash-newline."""
+    if not secrets:
+        return False
+    flat = b"".join(data.replace(b"\\\n", b"").split())
+    for secret in secrets:
+        if not secret or len(secret) < 8:
+            continue
+        for needle in {secret, secret.removeprefix("cog_")}:
+            for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+                raw = needle.encode(codec)
+                if raw in data or (codec == "utf-8" and raw in flat):
+                    return True
+    return False
 
 
 def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None,
@@ -260,6 +296,11 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     except OSError as exc:
         raise InvalidInput(f"cannot open {path!r} ({exc.strerror})") from None
     st = os.fstat(fd)
+    fstype = _filesystem_type(st.st_dev)
+    if fstype in PSEUDO_FILESYSTEMS:
+        os.close(fd)
+        raise InvalidInput(f"{path!r} is on a {fstype} pseudo-filesystem (wherever it is mounted); such files are "
+                           "never uploaded")
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise InvalidInput(f"{path!r} is not a regular file (directories, devices and FIFOs are refused)")
@@ -274,9 +315,8 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     if len(data) != st.st_size:
         raise InvalidInput(f"{path!r} changed while it was read ({st.st_size} bytes announced, {len(data)} read); "
                            "nothing was sent")
-    for secret in secrets:
-        if secret and len(secret) >= 8 and (secret.encode() in data or secret.removeprefix("cog_").encode() in data):
-            raise InvalidInput(f"{path!r} contains the configured Devin token; it is never uploaded")
+    if _holds_secret(data, secrets):
+        raise InvalidInput(f"{path!r} contains the configured Devin token; it is never uploaded")
     name = os.path.basename(real)
     if not name or not name.isprintable() or len(name) > 255:
         raise InvalidInput("the file name has unprintable characters or is too long")

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import dedup, ids, routes
-from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, UnknownOutcome
+from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, RateLimited, UnknownOutcome
 from .limits import MESSAGES_LIST_MAX, SESSIONS_LIST_MAX
 from .paging import collect, first_page, page_items, pages
+from .formatting import word
 from .states import BILLING_SUSPENSIONS, STOP_CLASSES, is_active, status_class
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
             existing, info = dedup.find_active_by_title(client, title, days=dedup_days)
             if existing:
                 existing = dedup.earliest_if_young(client, title, existing, days=dedup_days, settle_s=settle_s)
-                note(f"an active session with this title already exists ({existing.get('session_id')}); "
+                note(f"an active session with this title already exists ({word(existing.get('session_id'))}); "
                      "returning it instead of creating another (use --force-new to create anyway)")
                 return dict(existing, is_new_session=False)
             if not info["complete"]:
@@ -139,15 +140,36 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
         except UnknownOutcome as err:
             session = dedup.reconcile_create(client, title, started, err, note)
             attempts = 2  # the lost attempt may have made a session too
+        except RateLimited as err:
+            # Every attempt was answered 429, but a 429 can come after the server committed the create:
+            # look before answering, and keep the one that survives if any was made.
+            session = _after_rate_limit(client, title, started, err, note)
+            attempts = 2
     if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id", ""))):
         raise ApiError("the API answered the create without a usable session id")
     if force_new:
+        if attempts > 1:  # an earlier attempt may have made one too: only this call's own, same principal
+            swept = dedup.sweep_own(client, title, session, since=started, days=dedup_days, note=note)
+            if swept:
+                return dict(session, is_new_session=True, duplicates_ended=swept)
         return dict(session, is_new_session=True)
     return dedup.converge(client, title, session, days=dedup_days, settle_s=settle_s, note=note,
                           sweep_since=started if attempts > 1 else None)
 
 
 # -- changing ------------------------------------------------------------------------------------
+
+def _after_rate_limit(client: Client, title: str, started: float, err: RateLimited, note: Note) -> dict:
+    try:
+        found, _ = dedup.find_active_by_title(client, title, days=0, since=started - 10)
+    except DevinError:
+        found = None
+    if not found:
+        raise err
+    note(f"the create was answered 429, but a session with this title was made meanwhile "
+         f"({word(found.get('session_id'))}); keeping it")
+    return found
+
 
 def _route_missing(err: DevinError) -> bool:
     """FastAPI answers an unknown route with exactly {"detail": "Not Found"}, or 405 for a wrong method."""

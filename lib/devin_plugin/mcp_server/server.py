@@ -89,14 +89,21 @@ def main() -> int:
     import anyio
     from mcp.server.stdio import stdio_server
 
+    from .strict_stdin import StrictStdin, claim_stdin
+
     server = build_server()
+    wire, restore = claim_stdin()
 
     async def serve() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        # Our own stdin layer (a tools/call naming a key twice is refused, strict_stdin.py); the SDK
+        # skips its claim of fd 0 for a stream handed to it, so claim_stdin does that part.
+        async with stdio_server(stdin=anyio.wrap_file(StrictStdin(wire))) as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     try:
         anyio.run(serve)
     except KeyboardInterrupt:
         return 130
+    finally:
+        restore()
     return 0

@@ -195,7 +195,8 @@ def _session_head(verb: str | Callable[[dict], str]) -> Headline:
         if doc.get("dry_run"):
             return "Dry run: nothing was sent."
         cls = status_class(doc)
-        return f"{verb(doc) if callable(verb) else verb} {doc.get('session_id')}: {CLASS_WORDS.get(cls, cls)}"
+        from ..formatting import word
+        return f"{verb(doc) if callable(verb) else verb} {word(doc.get('session_id'))}: {CLASS_WORDS.get(cls, cls)}"
     return head
 
 
