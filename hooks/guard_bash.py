@@ -14,7 +14,7 @@ paragraph on standard error that says what to do instead) a Bash command that
       keychain), bare env/printenv/set/export -p/declare -p, /proc/*/environ, `ps e`, a whole
       environment dump in a one-liner, or a literal cog_ token.
 
-Rules that decide what counts (kept simple on purpose, see tests/test_plugin_hook.py):
+Rules that decide what counts (kept simple on purpose, see tests/plugin/test_plugin_hook.py):
 
 * A command whose every part is a call of this plugin's own scripts (`python3 <plugin>/scripts/
   NAME.py ...`, optionally `|| true`) may name the API host (e.g. an --attachment-url) and may

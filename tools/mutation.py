@@ -5,17 +5,22 @@
 
 mutmut 3 copies the source into mutants/ and runs the tests there; it needs the code under src/
 (or the top level) and records which test reaches which function in process. So this tool builds a
-scratch tree (src/devin_plugin, src/devin_emulator, policy/, scripts/, tools/, the in-process tests),
-writes mutmut's configuration there, runs `mutmut run` over
+scratch tree (src/devin_plugin, src/devin_emulator, policy/, scripts/, tools/, the in-process tests
+with tests/conftest.py and the helper modules they import), writes mutmut's configuration there,
+runs `mutmut run` over
 
   lib/devin_plugin/policy.py       every function
   lib/devin_plugin/http.py         every function
-  lib/devin_plugin/sessions.py     create_session, find_active_by_title, converge, _reconcile_create,
-                                   _earliest_if_young, active_with_title (the dedup logic)
+  lib/devin_plugin/dedup.py        find_active_by_title, converge, reconcile_create, earliest_if_young,
+                                   active_with_title (the dedup logic)
+  lib/devin_plugin/sessions.py     create_session (which runs it)
 
 and prints the score (killed / all mutants of those functions; "no tests" counts as survived) and
 every surviving mutant with its diff. The test selection is in-process only (subprocess-based
-script tests cannot see mutants). Hypothesis runs DEVIN_PROPERTY_EXAMPLES=50 examples here.
+script tests cannot see mutants): the library tests of tests/core that reach these modules, the
+properties of tests/system, and from tests/scripts only the audit-finding tests (`-m audit`, picked
+by node id: the rest of those files runs the scripts as processes). Hypothesis runs
+DEVIN_PROPERTY_EXAMPLES=50 examples here.
 """
 
 from __future__ import annotations
@@ -33,15 +38,23 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MUTATED = ["src/devin_plugin/policy.py", "src/devin_plugin/http.py", "src/devin_plugin/sessions.py"]
-SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*"] + [
-    f"devin_plugin.sessions.x_{name}__mutmut_*" for name in
-    ("create_session", "find_active_by_title", "converge", "_reconcile_create", "_earliest_if_young",
-     "active_with_title")]
-TESTS = ["tests/test_policy.py", "tests/test_core_units.py", "tests/test_http_guard.py",
-         "tests/test_hostile_responses.py", "tests/test_audit_findings.py", "tests/test_properties.py",
-         "tests/test_dedup.py", "tests/test_exact_messages.py", "tests/test_helper_edges.py",
-         "tests/test_mutation_gaps.py"]
+MUTATED = ["src/devin_plugin/policy.py", "src/devin_plugin/http.py", "src/devin_plugin/dedup.py",
+           "src/devin_plugin/sessions.py"]
+SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*", "devin_plugin.sessions.x_create_session__mutmut_*"] + [
+    f"devin_plugin.dedup.x_{name}__mutmut_*" for name in
+    ("find_active_by_title", "converge", "reconcile_create", "earliest_if_young", "active_with_title")]
+# In-process test files, run whole (tests/core/test_architecture.py and test_spec_diff.py are left out:
+# they read lib/ and run tools/spec_diff.py, which the scratch tree does not have).
+TESTS = ["tests/core/test_policy.py", "tests/core/test_http_guard.py", "tests/core/test_hostile_responses.py",
+         "tests/core/test_dedup.py", "tests/core/test_helper_edges.py", "tests/core/test_helper_internals.py",
+         "tests/core/test_ids.py", "tests/core/test_config.py", "tests/core/test_errors.py",
+         "tests/core/test_output.py", "tests/core/test_redact.py", "tests/core/test_states.py",
+         "tests/core/test_audit_log.py", "tests/core/test_transport_seam.py", "tests/system/test_properties.py",
+         "tests/system/test_untrusted_data.py", "tests/scripts/test_dry_run_is_the_request.py",
+         "tests/contract/test_official_api.py"]
+# Files of which only the audit-finding tests run (in process through tools/chaos.py's run_inprocess); the
+# other tests there start the scripts as processes. They are selected by node id (see audit_node_ids).
+AUDIT_ONLY = ["tests/scripts/test_sessions.py", "tests/scripts/test_resources.py"]
 # Tests that start a real script process: they run the unmutated copy, so they are left out here.
 DESELECT = ["test_forbidden_field_through_real_processes_sends_nothing",
             "test_token_absent_from_files_and_outputs_as_a_process",
@@ -56,7 +69,7 @@ PYPROJECT = """\
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = {only}
-also_copy = ["policy", "scripts", "tools"]
+also_copy = ["policy", "scripts", "tools", "schemas"]
 pytest_add_cli_args_test_selection = {tests}
 pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-k", "{deselect}"]
 timeout_multiplier = 5.0
@@ -66,25 +79,63 @@ timeout_constant = 5.0
 testpaths = ["tests"]
 addopts = "-q"
 timeout = 120
-markers = ["slow: slow", "claude: claude"]
+markers = ["slow: slow", "claude: claude", "audit(*findings): audit finding", "mutation: mutant-killing"]
 """
 
 
-def build_tree(work: Path) -> None:
-    (work / "src").mkdir(parents=True)
+def audit_node_ids() -> list[str]:
+    """The audit-finding tests of AUDIT_ONLY, one node id per test function (the parametrized ids hold
+    slashes, newlines and brackets; a function's parameters are all audit or none)."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-o", "addopts=",
+                           "-p", "no:cacheprovider", "-m", "audit", *AUDIT_ONLY],
+                          cwd=ROOT, capture_output=True, text=True)
+    ids = list(dict.fromkeys(line.split("[", 1)[0] for line in proc.stdout.splitlines() if "::" in line))
+    if proc.returncode != 0 or not ids:
+        raise SystemExit(f"mutation: collecting the audit tests of {', '.join(AUDIT_ONLY)} failed "
+                         f"(pytest exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return ids
+
+
+_IMPORT = re.compile(r"^\s*(?:from\s+(\w+)\s+import|import\s+(\w+))", re.M)
+
+
+def _helpers(test_file: Path) -> list[Path]:
+    """The test helper modules (tests/*.py, tests/*/*.py that are not test files) test_file imports."""
+    tests = ROOT / "tests"
+    out = []
+    for m in _IMPORT.finditer(test_file.read_text()):
+        name = m.group(1) or m.group(2)
+        out += [p for p in [tests / f"{name}.py", *tests.glob(f"*/{name}.py")]
+                if p.is_file() and not p.name.startswith("test_") and p != test_file]
+    return out
+
+
+def build_tree(work: Path) -> list[str]:
+    """Build the scratch tree in work (which may exist, empty); return the pytest test selection."""
+    (work / "src").mkdir(parents=True, exist_ok=True)
     for pkg in ("devin_plugin", "devin_emulator"):
         shutil.copytree(ROOT / "lib" / pkg, work / "src" / pkg,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for d in ("policy", "scripts"):
+    for d in ("policy", "scripts", "schemas"):
         shutil.copytree(ROOT / d, work / d, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (work / "tools").mkdir()
     shutil.copy2(ROOT / "tools" / "chaos.py", work / "tools" / "chaos.py")
-    (work / "tests").mkdir()
-    for name in ["tests/conftest.py"] + TESTS:
-        shutil.copy2(ROOT / name, work / name)
+    todo = [ROOT / name for name in ["tests/conftest.py", *TESTS, *AUDIT_ONLY]]
+    copied: set[Path] = set()
+    while todo:
+        src = todo.pop()
+        if src in copied:
+            continue
+        copied.add(src)
+        dest = work / src.relative_to(ROOT)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+        todo += _helpers(src)
+    selection = TESTS + audit_node_ids()
     deselect = " and ".join(f"not {t}" for t in DESELECT)
-    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(MUTATED), tests=json.dumps(TESTS),
+    (work / "pyproject.toml").write_text(PYPROJECT.format(only=json.dumps(MUTATED), tests=json.dumps(selection),
                                                           deselect=deselect))
+    return selection
 
 
 # Why a surviving mutant is equivalent or acceptable, decided from its diff (first match wins). Anything

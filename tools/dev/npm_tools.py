@@ -15,7 +15,7 @@ from .util import DevError, FileLock, cache_root, fmt_secs, log, run_quiet_or_fa
 CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
 CLAUDE_VERSION = "2.1.330"
 CLAUDE_ENV = "DEVIN_PLUGIN_CLAUDE_BIN"
-# Gemini CLI, only for its offline `gemini extensions validate` (tests/test_manifests.py).
+# Gemini CLI, only for its offline `gemini extensions validate` (tests/plugin/test_manifests.py).
 GEMINI_PACKAGE = "@google/gemini-cli"
 GEMINI_VERSION = "0.61.0"
 GEMINI_ENV = "DEVIN_PLUGIN_GEMINI_BIN"
