@@ -17,10 +17,10 @@ runs `mutmut run` over
 
 and prints the score (killed / all mutants of those functions; "no tests" counts as survived) and
 every surviving mutant with its diff. The test selection is in-process only (subprocess-based
-script tests cannot see mutants): the library tests of tests/core that reach these modules, the
-properties of tests/system, and from tests/scripts only the audit-finding tests (`-m audit`, picked
-by node id: the rest of those files runs the scripts as processes). Hypothesis runs
-DEVIN_PROPERTY_EXAMPLES=50 examples here.
+script tests cannot see mutants): the TESTS files (the library tests of tests/core that reach these
+modules and the in-process files of tests/system, tests/scripts and tests/contract), and of
+AUDIT_ONLY only the audit-finding tests (`-m audit`, picked by node id: the rest of those files runs
+the scripts as processes). Hypothesis runs DEVIN_PROPERTY_EXAMPLES=50 examples here.
 """
 
 from __future__ import annotations
