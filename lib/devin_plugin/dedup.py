@@ -55,22 +55,17 @@ def find_active_by_title(client: Client, title: str, *, days: float, min_checked
     created_after = int(since if since is not None else time.time() - days * 86400)
     seen: list = []  # every item looked at; the pager asks how many are still wanted
     has_next = False
-    try:
-        for page, more, _cursor in pages(client, window_request(client, created_after),
-                                         lambda: min_checked - len(seen), shrink=False):
-            has_next = more
-            for item in page:
-                seen.append(item)
-                checked = len(seen)
-                if not _own(client, item) or item.get("title") != title:
-                    continue
-                if isinstance(item.get("created_at"), (int, float)) and item["created_at"] < created_after:
-                    continue
-                if any_status or is_active(item):
-                    return item, {"checked": checked, "complete": True}
-    except DevinError as err:
-        if "repeated a page cursor" not in err.message:
-            raise
+    for page, more, _cursor in pages(client, window_request(client, created_after),
+                                     lambda: min_checked - len(seen), shrink=False, stop_on_repeat=True):
+        has_next = more
+        for item in page:
+            seen.append(item)
+            if not _own(client, item) or item.get("title") != title:
+                continue
+            if isinstance(item.get("created_at"), (int, float)) and item["created_at"] < created_after:
+                continue
+            if any_status or is_active(item):
+                return item, {"checked": len(seen), "complete": True}
     return None, {"checked": len(seen), "complete": not has_next}
 
 

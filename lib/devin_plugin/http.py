@@ -380,7 +380,7 @@ class Client:
             if raw.status_code in (301, 302, 303, 307, 308):
                 target = self._download_target(raw.headers.get("Location") or "")
             elif 200 <= raw.status_code < 300:
-                return self._stream_to(raw, req, sink, max_bytes)
+                return self._stream(raw, req, sink, max_bytes, "the file")
             else:
                 raise self._status_error(req, raw)
         finally:
@@ -397,7 +397,7 @@ class Client:
             if not 200 <= raw.status_code < 300:
                 raise ApiError(f"the file host answered {raw.status_code} (redirects are not followed twice)",
                                http_status=raw.status_code)
-            return self._stream_to(raw, req, sink, max_bytes)
+            return self._stream(raw, req, sink, max_bytes, "the file")
         finally:
             raw.close()
 
@@ -410,29 +410,6 @@ class Client:
             raise ApiError("the API redirected the download to a location that is not a plain https URL; "
                            "not followed")
         return location
-
-    def _stream_to(self, raw: requests.Response, req: Request, sink: Callable[[bytes], object], limit: int) -> int:
-        declared = raw.headers.get("Content-Length")
-        if declared and declared.strip().isdigit() and int(declared) > limit:
-            raise ApiError(f"the file is too large ({int(declared)} bytes; limit {limit})", http_status=raw.status_code)
-        total = 0
-        try:
-            while True:
-                if self.remaining() <= 0:
-                    self._deadline_error(req, raw.status_code)
-                # read1: whatever has arrived, so a dripping server cannot hold one read past the deadline
-                reader = getattr(raw.raw, "read1", None)
-                chunk = reader(65536, decode_content=True) if reader else raw.raw.read(65536, decode_content=True)
-                if not chunk:
-                    return total
-                total += len(chunk)
-                if total > limit:
-                    raise ApiError(f"the file exceeded {limit} bytes and was cut off", http_status=raw.status_code)
-                sink(chunk)
-        except DevinError:
-            raise
-        except Exception as exc:  # urllib3 read and decode errors
-            raise ApiError(f"the file could not be read ({type(exc).__name__})", http_status=raw.status_code) from None
 
     def _pause(self, delay: float) -> bool:
         """Sleep before a retry if the deadline allows it."""
@@ -454,11 +431,18 @@ class Client:
         return UnknownOutcome(f"{where}: {what}; the request may or may not have taken effect")
 
     def _read_body(self, raw: requests.Response, req: Request, limit: int) -> bytes:
+        buf = bytearray()
+        self._stream(raw, req, buf.extend, limit, "the API's answer")
+        return bytes(buf)
+
+    def _stream(self, raw: requests.Response, req: Request, sink: Callable[[bytes], object], limit: int,
+                what: str) -> int:
+        """Hand a body to `sink` chunk by chunk: at most `limit` decoded bytes (gzip bombs), within the
+        call's deadline (read1 returns what has arrived, so a dripping server cannot hold one read past it)."""
         declared = raw.headers.get("Content-Length")
         if declared and declared.strip().isdigit() and int(declared) > limit:
-            raise ApiError(f"the API's answer is too large ({int(declared)} bytes; limit {limit})",
-                           http_status=raw.status_code)
-        buf = bytearray()
+            raise ApiError(f"{what} is too large ({int(declared)} bytes; limit {limit})", http_status=raw.status_code)
+        total = 0
         reader = getattr(raw.raw, "read1", None)
         try:
             while True:
@@ -466,19 +450,17 @@ class Client:
                     self._deadline_error(req, raw.status_code)
                 chunk = reader(65536, decode_content=True) if reader else raw.raw.read(65536, decode_content=True)
                 if not chunk:
-                    break
-                buf += chunk
-                if len(buf) > limit:
-                    raise ApiError(f"the API's answer exceeded {limit} bytes and was cut off",
-                                   http_status=raw.status_code)
+                    return total
+                total += len(chunk)
+                if total > limit:
+                    raise ApiError(f"{what} exceeded {limit} bytes and was cut off", http_status=raw.status_code)
+                sink(chunk)
         except DevinError:
             raise
         except Exception as exc:  # urllib3 read, decode and protocol errors
             if isinstance(exc, (requests.exceptions.Timeout,)) or "timed out" in str(exc).lower():
                 self._deadline_error(req, raw.status_code)
-            raise ApiError(f"the API's answer could not be read ({type(exc).__name__})",
-                           http_status=raw.status_code) from None
-        return bytes(buf)
+            raise ApiError(f"{what} could not be read ({type(exc).__name__})", http_status=raw.status_code) from None
 
     def _deadline_error(self, req: Request, status: int) -> NoReturn:
         if req.mutating and not req.safe_to_repeat and 200 <= status < 300:

@@ -36,8 +36,8 @@ def first_page(client: Client, method: str, template: str, *, params: dict | Non
     return client.build(method, template, path=path, params=query, action=action)
 
 
-def pages(client: Client, first: Request, wanted: Callable[[], int], *,
-          shrink: bool = True) -> Iterator[tuple[list, bool, str | None]]:
+def pages(client: Client, first: Request, wanted: Callable[[], int], *, shrink: bool = True,
+          stop_on_repeat: bool = False) -> Iterator[tuple[list, bool, str | None]]:
     """Yield (items, has_next, cursor) per page: send `first`, then the same request with the next
     cursor while `wanted()` (how many more items the caller still needs) is positive, asking each
     time for no more than that (or, without `shrink`, for full pages); stops on a repeated cursor."""
@@ -49,6 +49,8 @@ def pages(client: Client, first: Request, wanted: Callable[[], int], *,
         if not has_next or more <= 0:
             return
         if cursor in seen:
+            if stop_on_repeat:  # the caller reports what it got as incomplete instead of failing
+                return
             raise ApiError("the API repeated a page cursor; stopped paging")
         seen.add(cursor)
         size = min(PAGE_MAX, more) if shrink else first.params.get("first", PAGE_MAX)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import dedup, ids, routes
+from .dedup import Note, _own, _quiet  # one definition of each, shared with dedup
 from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, RateLimited, UnknownOutcome
 from .limits import MESSAGES_LIST_MAX, SESSIONS_LIST_MAX
 from .paging import collect, first_page, page_items, pages
@@ -25,16 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["get_session", "list_sessions", "list_messages", "create_session", "send_message", "terminate",
            "archive", "unarchive_session", "list_attachments", "get_tags", "update_tags", "wait", "status_class",
            "is_active"]
-
-Note = Callable[[str], None]
-
-
-def _quiet(message: str) -> None:
-    """The default `note`: say nothing."""
-
-
-def _own(client: Client, item: Any) -> bool:
-    return isinstance(item, dict) and item.get("org_id") == client.settings.org_id
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -420,7 +411,7 @@ def wait(client_factory: Callable[[float], Client], session_id: str, *, timeout_
         cls = status_class(session)
         state = (session.get("status"), session.get("status_detail"))
         if state != last:
-            from .formatting import word  # API words on stderr, outside any fence: plain words only
+            # API words on stderr, outside any fence: plain words only
             progress(f"[{monotonic() - start:6.1f}s] {session_id}: {word(state[0])}"
                      + (f" ({word(state[1])})" if state[1] else "") + f" - {cls.replace('_', ' ')}")
             last = state
