@@ -9,7 +9,7 @@ which is fetched without the token, https only, at most 100 MiB per file.
 import sys
 
 import _prelude  # noqa: F401
-from devin_plugin import cli, downloads, formatting, output, sessions
+from devin_plugin import cli, downloads, formatting, localfiles, output, sessions
 
 
 def build() -> cli.Parser:
@@ -21,11 +21,14 @@ def build() -> cli.Parser:
 
 def main(inv: cli.Invocation) -> int:
     sid = inv.session()
+    target = None
+    if inv.args.download is not None:  # checked before any request
+        target = localfiles.check(inv.args.download, cwd=inv.cwd, env=inv.env, what="--download",
+                                  allow_outside_cwd=True)
     client = inv.client(600 if inv.args.download else 60)
     result = sessions.list_attachments(client, sid, dry_run=inv.dry_run)
-    if inv.args.download is not None and not inv.dry_run:
-        import os
-        result["downloads"] = downloads.save(client, result["items"], os.path.join(inv.cwd, inv.args.download))
+    if target is not None and not inv.dry_run:
+        result["downloads"] = downloads.save(client, result["items"], target)
     if inv.dry_run:
         return inv.emit_dry_run(result)
     failed = [d for d in result.get("downloads", []) if d.get("error")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from typing import IO, Any, NoReturn, TextIO
@@ -115,8 +116,13 @@ class Invocation(Context):
     def read_text(self, path: str, what: str, max_bytes: int = STDIN_MAX) -> str:
         if path == "-":
             return self.read_stdin(what)
+        from . import localfiles
+        real = localfiles.check(path, cwd=self.cwd, env=self.env, what=what, allow_outside_cwd=True)
         try:
-            with open(os.path.join(self.cwd, path), "rb") as fh:
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    raise InvalidInput(f"{what}: {path!r} is not a regular file")
                 data = fh.read(max_bytes + 1)
         except OSError as exc:
             raise InvalidInput(f"{what}: cannot read {path!r} ({exc.strerror})") from None

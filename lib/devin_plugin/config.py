@@ -25,8 +25,9 @@ _ORG_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
 # Visible ASCII only: anything else could break or smuggle into the Authorization header.
 _TOKEN = re.compile(r"cog_[\x21-\x7e]{8,1024}")
 TOKEN_HELP = ("Create a service user in Devin (Settings > Service users), give it the permissions you "
-              "need, and put its cog_ token in DEVIN_SERVICE_USER_TOKEN or in a file named by "
-              "DEVIN_TOKEN_FILE that only you can read (chmod 600).")
+              "need, and give its cog_ token to the plugin: in Claude Code as the plugin's option "
+              "(claude plugin configure), or in ~/.config/devin/token (or a file named by DEVIN_TOKEN_FILE) "
+              "that only you can read (chmod 600), or in DEVIN_SERVICE_USER_TOKEN.")
 
 
 class BaseUrl(NamedTuple):
@@ -98,15 +99,34 @@ def parse_base_url(raw: str) -> BaseUrl:
     raise ConfigError(f"DEVIN_API_BASE host {host!r} is not a Devin API host; {allowed}")
 
 
+def default_token_file(env: Env) -> Path:
+    """~/.config/devin/token: where the plugin's SessionStart hook puts the token given as the plugin
+    option, and the file the README's sandbox settings hide (not XDG_CONFIG_HOME: those settings name it)."""
+    return _home(env) / ".config" / "devin" / "token"
+
+
+def token_source(env: Env) -> str:
+    """Where read_token() takes the token from, in the words of the setting."""
+    if env.get("DEVIN_SERVICE_USER_TOKEN"):
+        return "DEVIN_SERVICE_USER_TOKEN"
+    if env.get("DEVIN_TOKEN_FILE"):
+        return "DEVIN_TOKEN_FILE"
+    return str(default_token_file(env)).replace(str(_home(env)), "~", 1)
+
+
 def read_token(env: Env) -> str:
+    """The token: DEVIN_SERVICE_USER_TOKEN, else DEVIN_TOKEN_FILE's file, else ~/.config/devin/token."""
     raw = env.get("DEVIN_SERVICE_USER_TOKEN")
     source = "DEVIN_SERVICE_USER_TOKEN"
     if not raw:
         path = env.get("DEVIN_TOKEN_FILE")
-        if not path:
-            raise ConfigError("no Devin token configured. " + TOKEN_HELP)
-        raw = _read_token_file(path)
         source = "DEVIN_TOKEN_FILE"
+        if not path:
+            default = default_token_file(env)
+            if not os.path.lexists(default):
+                raise ConfigError("no Devin token configured. " + TOKEN_HELP)
+            path, source = str(default), token_source(env)
+        raw = _read_token_file(path, source)
     token = raw.strip()
     redact.register_secret(token)
     redact.register_secret(raw)
@@ -119,29 +139,33 @@ def read_token(env: Env) -> str:
     return token
 
 
-def _read_token_file(path: str) -> str:
+def _read_token_file(path: str, source: str = "DEVIN_TOKEN_FILE") -> str:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError as exc:
+        raise ConfigError(f"{source} cannot be opened ({exc.strerror}). If this ran inside Claude Code's sandbox, "
+                          "that is on purpose: the sandbox hides the token, and only the plugin's scripts, run "
+                          "exactly as its commands show them, run outside it (see /devin:setup)") from None
     except OSError as exc:
-        raise ConfigError(f"DEVIN_TOKEN_FILE cannot be opened ({exc.strerror}; symlinks are refused)") from None
+        raise ConfigError(f"{source} cannot be opened ({exc.strerror}; symlinks are refused)") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError("DEVIN_TOKEN_FILE is not a regular file")
+            raise ConfigError(f"{source} is not a regular file")
         if st.st_mode & 0o077:
-            raise ConfigError(f"DEVIN_TOKEN_FILE is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
+            raise ConfigError(f"{source} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); "
                               "run chmod 600 on it")
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
-            raise ConfigError("DEVIN_TOKEN_FILE belongs to another user")
+            raise ConfigError(f"{source} belongs to another user")
         if st.st_size > 4096:
-            raise ConfigError("DEVIN_TOKEN_FILE is larger than a token can be (4 KiB)")
+            raise ConfigError(f"{source} is larger than a token can be (4 KiB)")
         data = os.read(fd, 4097)
     finally:
         os.close(fd)
     try:
         return data.decode("ascii")
     except UnicodeDecodeError:
-        raise ConfigError("DEVIN_TOKEN_FILE does not hold an ASCII token") from None
+        raise ConfigError(f"{source} does not hold an ASCII token") from None
 
 
 def _home(env: Env) -> Path:

@@ -40,39 +40,53 @@ def _download_path(attachment: dict) -> dict:
 
 def save(client: Client, attachments: list[dict], dest: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES,
          dry_run: bool = False) -> list[dict]:
-    """Download each attachment into `dest` (which must exist); one result per attachment."""
+    """Download each attachment into `dest` (which must exist); one result per attachment.
+
+    The folder is opened once (no symlink as its last part) and every file is created relative to that
+    handle, so swapping a folder on the way for a symlink after the caller checked the path cannot move
+    a file elsewhere."""
     real = os.path.realpath(dest)
     if not os.path.isdir(real):
         raise InvalidInput(f"--download {dest!r} is not a directory")
-    results = []
-    for att in attachments:
-        try:
-            req = client.build("GET", routes.ATTACHMENT_FILE, path=_download_path(att), action="download_attachment")
-        except InvalidInput as err:
-            results.append({"attachment_id": att.get("attachment_id"), "saved": None, "error": err.message})
-            continue
-        if dry_run:
-            results.append({"attachment_id": att.get("attachment_id"), "request": req.describe()})
-            continue
-        target = _new_file(real, safe_name(att.get("name"), str(att.get("attachment_id"))))
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                size = client.download(req, fh.write, max_bytes=max_bytes)
-        except DevinError as err:
-            os.unlink(target)
-            results.append({"attachment_id": att.get("attachment_id"), "saved": None, "error": err.message})
-            continue
-        results.append({"attachment_id": att.get("attachment_id"), "saved": target, "bytes": size})
-    return results
+    dfd = os.open(real, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        return [_save_one(client, att, real, dfd, max_bytes, dry_run) for att in attachments]
+    finally:
+        os.close(dfd)
 
 
-def _new_file(directory: str, name: str) -> str:
+def _save_one(client: Client, att: dict, real: str, dfd: int, max_bytes: int, dry_run: bool) -> dict:
+    try:
+        req = client.build("GET", routes.ATTACHMENT_FILE, path=_download_path(att), action="download_attachment")
+    except InvalidInput as err:
+        return {"attachment_id": att.get("attachment_id"), "saved": None, "error": err.message}
+    if dry_run:
+        return {"attachment_id": att.get("attachment_id"), "request": req.describe()}
+    name = _new_name(dfd, safe_name(att.get("name"), str(att.get("attachment_id"))))
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600, dir_fd=dfd)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            size = client.download(req, fh.write, max_bytes=max_bytes)
+    except DevinError as err:
+        os.unlink(name, dir_fd=dfd)
+        return {"attachment_id": att.get("attachment_id"), "saved": None, "error": err.message}
+    return {"attachment_id": att.get("attachment_id"), "saved": os.path.join(real, name), "bytes": size}
+
+
+def _exists(dfd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _new_name(dfd: int, name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
     candidate, n = name, 1
-    while os.path.lexists(os.path.join(directory, candidate)):
+    while _exists(dfd, candidate):
         candidate = f"{stem}-{n}{'.' + ext if ext else ''}"
         n += 1
-    return os.path.join(directory, candidate)
+    return candidate

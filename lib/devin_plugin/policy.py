@@ -153,6 +153,7 @@ class Policy:
         if errors:
             raise InvalidInput(_describe(errors[0]) + self._stricter(endpoint, errors[0]) + ". Nothing was sent.")
         self._check_trailing_newlines(endpoint, payload)
+        _check_no_token(payload)
         if "structured_output_schema" in payload:
             self._check_output_schema(payload["structured_output_schema"])
         return payload
@@ -263,3 +264,24 @@ def load(config_dir: str | os.PathLike[str]) -> Policy:
     except OSError:
         mtime = 0.0
     return _load_cached(str(config_dir), mtime)
+
+
+def _check_no_token(payload: dict) -> None:
+    """The configured token never travels inside a payload (an argument that expanded a token variable, a
+    pasted file): secrets go by id."""
+    from . import redact
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            if redact.holds_secret(value):
+                raise PolicyError(f"field {where!r} holds the configured Devin token; a secret is never sent inline "
+                                  "(store it in Devin and pass its id with --secret-id). Nothing was sent.")
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item, where)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, where)
+
+    for name, value in payload.items():
+        walk(value, name)

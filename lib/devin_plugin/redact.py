@@ -25,6 +25,16 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value[4:])
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a registered secret (the configured token or its secret part), also when
+    invisible characters split it or full-width look-alikes spell it."""
+    if not _secrets or not text:
+        return False
+    import unicodedata
+    folded = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    return any(s in text or s in folded for s in _secrets)
+
+
 def redact(text: str) -> str:
     """Mask known secrets and token-shaped strings. Text with compatibility characters (full-width
     letters and the like) that hide one is first normalised (NFKC), so the look-alike is masked too.

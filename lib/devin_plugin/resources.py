@@ -8,7 +8,7 @@ scripts and the MCP server alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from . import ids, limits, routes
@@ -265,7 +265,7 @@ def _holds_secret(data: bytes, secrets: tuple[str, ...]) -> bool:
 
 
 def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, cwd: str | None = None,
-                secrets: tuple[str, ...] = ()) -> UploadSpec:
+                secrets: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> UploadSpec:
     """Read a regular file under the working directory; returns (name, bytes in memory, size, content type).
 
     Symlinks are resolved and refused if they lead out of the working directory; directories,
@@ -279,9 +279,13 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     import mimetypes
     import os
     import stat
+    from . import localfiles
     base = os.path.realpath(cwd or os.getcwd())
     given = os.path.abspath(os.path.join(base, path))
     real = os.path.realpath(given)
+    # the protected folders and, inside Claude Code, the working directory (see localfiles)
+    localfiles.check(path, cwd=base, env=os.environ if env is None else env, what="upload",
+                     allow_outside_cwd=True)
     if any(real == root or real.startswith(root + os.sep) for root in PSEUDO_ROOTS):
         raise InvalidInput(f"{path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; such files "
                            "are never uploaded")

@@ -321,6 +321,8 @@ def run_client(prompt: str, turns: list, *, home: Path, emu=None, plugin: Path =
 _FENCE = re.compile(r"^```bash\n(.*?)^```", re.M | re.S)
 _INLINE = re.compile(r"(?<!!)`(python3 \$\{CLAUDE_PLUGIN_ROOT\}/scripts/[^`\n]+)`")
 _HEREDOC_START = re.compile(r"<<'([A-Za-z0-9_]+)'$")
+# The free-text placeholder of a documented call: --prompt='TASK TEXT', --message='MESSAGE TEXT', --body='BODY'.
+_FREE_TEXT = re.compile(r"--(?:prompt|message|body)=('(?:TASK TEXT|MESSAGE TEXT|BODY|NEW BODY)')")
 
 
 def documented_calls(md_path: Path) -> list[str]:
@@ -372,6 +374,11 @@ def fill_call(call: str, fills: dict | None = None, *, body: str | None = None,
         for value in ([values] if isinstance(values, str) else values):
             assert re.search(pattern, first), f"placeholder {key!r} not (or not again) in {first!r}"
             first = re.sub(pattern, lambda _m, v=value: v, first, count=1)
+    free = _FREE_TEXT.search(first)
+    if len(lines) == 1 and free:
+        assert body is not None, f"{first!r} takes free text: pass body="
+        quoted = "'" + body.replace("'", "'\\''") + "'"  # as the command tells the model to write it
+        return ph.substitute_root(first[:free.start(1)] + quoted + first[free.end(1):], root)
     if len(lines) > 1:
         assert body is not None, f"{first!r} takes a heredoc body: pass body="
         assert "\n" + lines[-1] + "\n" not in "\n" + body + "\n", "body holds the end marker"

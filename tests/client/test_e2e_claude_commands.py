@@ -50,7 +50,7 @@ def hostile_text(cwd: Path) -> str:
     return ("Fix the flaky test in acme/app. $(touch " + str(m) + ") and `touch " + str(m) + "`\n"
             "It's \"quoted\" and 'single quoted'; rm -rf " + str(cwd) + " ; echo $HOME ${HOME}\n"
             "DEVIN_TASK_EOF2 <<EOF | tee " + str(m) + " && true || false # not a comment\n"
-            "\ttabbed — ünïcödé ✓ {a,b} *.py ~root !! %s %n")
+            "\ttabbed — ünïcödé ✓ {a, b} *.py ~root !! %s %n")
 
 
 
@@ -165,7 +165,7 @@ def test_message_to_an_archived_session_is_refused_then_sent_with_unarchive(clie
     assert "archived" in refused and "--unarchive" in refused
     order = [(m, r.rsplit("/", 1)[-1]) for m, r in sent(emu) if m == "POST"]
     assert order == [("POST", "archive"), ("POST", "unarchive"), ("POST", "messages")], sent(emu)
-    assert emu.requests("POST", SESSION + "/messages")[0].json == {"message": "are you there?\n"}
+    assert emu.requests("POST", SESSION + "/messages")[0].json == {"message": "are you there?"}
 
 
 def run_ok(emu, method, route, sid) -> bool:
@@ -412,7 +412,7 @@ def test_the_other_documented_calls_run_as_written(client, emu):
         [r.json for r in emu.requests("POST", SESSION + "/tags")] == [{"tags": ["x", "y"]}]
     (patch,) = [e for e in emu.journal if e.route == ORG + "/playbooks/{playbook_id}"
                 and e.method not in ("GET",)]
-    assert patch.json["title"] == "New title" and patch.json["body"] == "new body\n"
+    assert patch.json["title"] == "New title" and patch.json["body"] == "new body"
     notes = [e for e in emu.journal if e.route == ORG + "/knowledge/notes/{note_id}"
              and e.method not in ("GET", "DELETE")]
     assert [e.json.get("trigger") for e in notes] == ["new trigger"]

@@ -173,7 +173,9 @@ def test_strict_mcp_config_is_what_makes_toolsearch_say_no_such_tool(tmp_path, e
 
 
 # ------------------------------------------------------------------------------------------------
-# 2. the token given as sensitive userConfig reaches the server and never the shell
+# 2. the token given as sensitive userConfig reaches the server and never the shell's environment (the
+#    SessionStart hook writes it to ~/.config/devin/token, which the README's sandbox settings hide:
+#    tests/client/test_e2e_claude_sandbox.py)
 
 ENV_DUMP = """\
 import json, os
@@ -229,7 +231,9 @@ def test_the_sensitive_user_config_token_reaches_the_mcp_server_and_never_the_sh
     shell_env = json.loads((work / "shell_env.json").read_text())
     assert not [k for k, v in shell_env.items() if emu.token in v], "the token reached the shell"
     assert not set(TOKEN_VARS) & set(shell_env), sorted(shell_env)
-    assert "DEVIN_ORG_ID" not in shell_env and "DEVIN_PLUGIN_ORG_ID" not in shell_env
+    # the org id (not a secret) is handed to the scripts by the plugin's SessionStart hook, so that they
+    # are confined to the same organization as the server
+    assert shell_env.get("DEVIN_ORG_ID") == emu.org_id and "DEVIN_PLUGIN_ORG_ID" not in shell_env
     assert "DEVIN_API_BASE" in shell_env            # the dump is the session's real environment
     names = text(got[2])
     assert "DEVIN_API_BASE" in names and "TOKEN" not in names, names

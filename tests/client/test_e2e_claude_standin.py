@@ -71,8 +71,8 @@ def test_sse_stream_carries_the_same_turn():
 
 def test_documented_calls_are_read_from_the_markdown():
     call = st.call_from(ph.COMMANDS_DIR / "delegate.md", "create_session.py",
-                        {"TITLE": "T", "OWNER/REPO": "o/r", "N": "2"}, body="x $(y)")
+                        {"TITLE": "T", "OWNER/REPO": "o/r", "N": "2"}, body="x $(y) it's")
     assert call == (f"python3 {ph.REPO}/scripts/create_session.py --title 'T' --repo o/r "
-                    "--max-acu 2 --prompt-file - <<'DEVIN_TASK_EOF'\nx $(y)\nDEVIN_TASK_EOF")
+                    "--max-acu 2 --prompt='x $(y) it'\\''s'")
     # the `!` lines are not among them
     assert st.documented_calls(ph.COMMANDS_DIR / "secrets.md") == []

@@ -114,7 +114,7 @@ def test_tools_come_from_the_policy_with_annotations(env):
         assert t.input_schema["type"] == "object" and t.input_schema["additionalProperties"] is False
         assert "untrusted data" in t.description
         a = t.annotations
-        if t.name.startswith(("get_", "list_")) or t.name == "wait_session":
+        if t.name.startswith(("get_", "list_")) or t.name in ("wait_session", "check_setup"):
             assert a.read_only_hint is True and a.destructive_hint is False, t.name
         else:
             assert a.read_only_hint is False, t.name
@@ -301,11 +301,14 @@ def test_the_token_never_appears(emu, env, dirs, tmp_path):
     async def body(c):
         out = []
         r = await c.call_tool("create_session", {"prompt": f"use {emu.token} and cog_anotherfaketoken99"})
+        assert r.is_error and "holds the configured Devin token" in r.content[0].text
         out.append(r)
-        sid = r.structured_content["session_id"]
+        sid = emu.create_session_direct(emu.org_id, prompt=f"use {emu.token} and cog_anotherfaketoken99",
+                                        title="t")["session_id"]
         out.append(await c.call_tool("get_session", {"session": sid}))
         out.append(await c.call_tool("list_messages", {"session": sid}))
         out.append(await c.call_tool("create_session", {"prompt": "x", "dry_run": True}))
+        out.append(await c.call_tool("send_message", {"session": sid, "message": "so that the audit log exists"}))
         emu.set_fault("GET", R_SESSIONS, "status", status=400, body={"title": "bad", "detail": f"echo {emu.token}"})
         out.append(await c.call_tool("list_sessions", {}))
         return out
@@ -438,3 +441,22 @@ def test_entry_point_says_what_to_install_without_the_extra(tmp_path):
     assert proc.stderr.startswith("devin: config:") and "setup_env.py --with-mcp" in proc.stderr
     assert proc.stdout == ""
 
+
+
+def test_check_setup_tool_reports_the_token_org_and_the_sandbox_settings(emu, env, dirs):
+    sys.path.insert(0, str(ROOT / "lib"))
+    from devin_plugin import sandbox
+    (res,) = calls(env, ("check_setup", {}))
+    doc = ok(res)
+    by = {c["check"]: c for c in doc["checks"]}
+    assert doc["ready"] is True and by["token accepted"]["ok"] is True and by["organization"]["ok"] is True
+    assert by["sandbox settings"]["ok"] is None and doc["sandbox_settings_to_merge"] == sandbox.recommended_settings()
+    assert emu.token not in res.content[0].text + json.dumps(res.structured_content)
+    (dirs["home"] / ".claude").mkdir(exist_ok=True)
+    (dirs["home"] / ".claude" / "settings.json").write_text(json.dumps(sandbox.recommended_settings()))
+    emu.clear_journal()
+    (res,) = calls(dict(env, DEVIN_ORG_ID="org-someoneelse1"), ("check_setup", {}))
+    doc = ok(res)
+    by = {c["check"]: c for c in doc["checks"]}
+    assert doc["ready"] is False and by["organization"]["ok"] is False and by["sandbox settings"]["ok"] is True
+    assert {e.method for e in emu.journal} == {"GET"}

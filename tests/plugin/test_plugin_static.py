@@ -143,9 +143,9 @@ def test_plugin_root_paths_exist(path):
 
 def test_hook_paths_exist_and_are_quoted():
     hooks = json.loads((ph.HOOKS_DIR / "hooks.json").read_text(encoding="utf-8"))
-    entries = hooks["hooks"]["PreToolUse"]
-    assert [e["matcher"] for e in entries] == ["Bash"]
-    for entry in entries:
+    assert set(hooks["hooks"]) == {"PreToolUse", "SessionStart"}
+    assert [e["matcher"] for e in hooks["hooks"]["PreToolUse"]] == ["Bash"]
+    for entry in hooks["hooks"]["PreToolUse"] + hooks["hooks"]["SessionStart"]:
         for hook in entry["hooks"]:
             assert hook["type"] == "command"
             cmd = hook["command"]
@@ -153,7 +153,7 @@ def test_hook_paths_exist_and_are_quoted():
                 assert (ph.REPO / rel).is_file(), rel
             # unquoted ${CLAUDE_PLUGIN_ROOT} breaks on paths with spaces (validate warns)
             assert '"${CLAUDE_PLUGIN_ROOT}/' in cmd
-            assert set(hooks["hooks"]) == {"PreToolUse"}
+            assert cmd.startswith("python3 -I -S ")
 
 
 # ------------------------------------------------------------------------------------------
@@ -239,18 +239,19 @@ def test_devin_output_is_called_untrusted(path):
 
 
 @pytest.mark.parametrize("path", MD_FILES, ids=MD_IDS)
-def test_free_text_goes_through_a_quoted_heredoc(path):
+def test_free_text_goes_as_one_single_quoted_argument_never_a_heredoc(path):
+    """Claude Code's sandbox keeps a call with a heredoc (any redirect) sandboxed, where the script cannot
+    read the token: free text is one `--prompt='...'`-style argument (the `=` keeps text that starts with
+    a dash from reading as an option)."""
     _, body = ph.read_md(path)
-    for script, options in ph.documented_invocations(body):
-        if script in ("create_session.py", "send_message.py"):
-            flag = "--prompt-file" if script == "create_session.py" else "--message-file"
-            assert flag in options
-            assert "--prompt" not in options and "--message" not in options
+    assert "<<" not in body
     for line in body.splitlines():
-        if "create_session.py" in line and "python3 " in line:
-            assert re.search(r"--prompt-file - <<'DEVIN_[A-Z_]+_EOF'$", line), line
-        if "send_message.py" in line and "python3 " in line:
-            assert re.search(r"--message-file - <<'DEVIN_[A-Z_]+_EOF'$", line), line
+        if "python3 " not in line:
+            continue
+        if "create_session.py" in line:
+            assert line.rstrip("`").endswith("--prompt='TASK TEXT'"), line
+        if "send_message.py" in line:
+            assert line.rstrip("`").endswith("--message='MESSAGE TEXT'"), line
 
 
 def test_skill_frontmatter_uses_only_spec_keys():

@@ -213,7 +213,7 @@ def test_the_mcp_tools(emu, dirs):
     doc, bad = call("download_attachments", session=sid, dir="dl")
     assert not bad and (dirs["work"] / "dl" / "out.txt").read_bytes() == b"hello"
     doc, bad = call("download_attachments", session=sid, dir="../")
-    assert bad and "inside the project" in doc["error"]["message"]
+    assert bad and "outside the working directory" in doc["error"]["message"]
     doc, bad = call("list_knowledge_folders")
     assert not bad and doc["folders"] == [] and doc["root_note_count"] == 0
     assert json  # used by helpers above in other tests

@@ -431,14 +431,19 @@ def test_token_file_is_used_only_when_private(emu, run, dirs):
 
 
 def test_token_never_appears_in_any_output(emu, run, dirs):
-    sid = new_session(run, f"please use token {emu.token} and cog_anotherfaketoken99")["session_id"]
-    outs = [run("get_session.py", sid), run("list_messages.py", sid), run("list_sessions.py"),
+    refused = run("create_session.py", "--title", "t", "--prompt", f"please use token {emu.token}")
+    assert refused.rc == 2 and "holds the configured Devin token" in refused.err
+    # a session whose text holds the token anyway (a hostile or careless server echoes it)
+    sid = emu.create_session_direct(emu.org_id, prompt=f"please use token {emu.token} and cog_anotherfaketoken99",
+                                    title="t")["session_id"]
+    outs = [refused, run("get_session.py", sid), run("list_messages.py", sid), run("list_sessions.py"),
             run("create_session.py", "--dry-run", "--prompt", "x"), run("check_setup.py", "--json")]
     emu.set_fault("GET", R_SESSIONS, "status", status=400, body={"title": "bad", "detail": f"echo {emu.token}"})
     outs.append(run("list_sessions.py", "--json"))
     outs.append(run("list_sessions.py", "--token", emu.token))
     for r in outs:
         assert emu.token not in r.all and "anotherfaketoken" not in r.all
+    run("send_message.py", sid, "--message", "a mutating call, so that the audit log exists")
     audit = (dirs["state"] / "devin-plugin" / "audit.jsonl").read_text()
     assert emu.token not in audit and "please use token" not in audit
 
@@ -809,3 +814,21 @@ def test_config_refusals_send_nothing(emu, ip):
                      "DEVIN_API_BASE": "https://api.devin.ai:8443"})
     assert ip("list_sessions.py", env={"DEVIN_ORG_ID": None}).rc == 3
     assert wire(emu) == []
+
+
+@pytest.mark.parametrize("how", ["plain", "zero-width", "full-width"])
+@pytest.mark.parametrize("script,args", [
+    ("create_session.py", ["--title", "t", "--prompt={text}"]),
+    ("send_message.py", ["{sid}", "--message={text}"]),
+])
+def test_a_payload_holding_the_configured_token_is_refused(emu, ip, how, script, args):
+    """An argument that expanded a token variable (`--prompt="$DEVIN_SERVICE_USER_TOKEN"`, which a script
+    outside the sandbox would see expanded) is refused by the policy: exit 2, nothing sent."""
+    sid = emu.create_session_direct(title="x", prompt="p")["session_id"]
+    token = {"plain": emu.token, "zero-width": emu.token[:9] + "\u200b" + emu.token[9:],
+             "full-width": "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in emu.token)}[how]
+    emu.clear_journal()
+    r = ip(script, *[a.format(text=f"use this: {token}", sid=sid) for a in args])
+    assert r.rc == 2, (r.out, r.err)
+    assert "holds the configured Devin token" in r.err and emu.token not in r.err + r.out
+    assert [e for e in emu.journal if e.method != "GET"] == []

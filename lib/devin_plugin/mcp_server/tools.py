@@ -116,13 +116,11 @@ def t_attachments(call: Call) -> dict:
 
 
 def t_download(call: Call) -> dict:
-    from .. import downloads
+    from .. import downloads, localfiles
+    base = upload_base_dir(call.env)
+    target = localfiles.check(call.args["dir"], cwd=base, env=call.env, what="dir")
     client = call.client(600)
     result = sessions.list_attachments(client, call.session())
-    base = upload_base_dir(call.env)
-    target = os.path.realpath(os.path.join(base, call.args["dir"]))
-    if target != base and not target.startswith(base + os.sep):
-        raise InvalidInput("dir must be inside the project directory")
     result["downloads"] = downloads.save(client, result["items"], target)
     return result
 
@@ -183,9 +181,16 @@ def upload_base_dir(env: Any) -> str:
 
 def t_upload(call: Call) -> dict:
     spec = resources.open_upload(call.args["path"], max_bytes=call.policy().limit("upload_max_bytes"),
-                                 cwd=upload_base_dir(call.env), secrets=tuple(t for t in [call.settings().token] if t))
+                                 cwd=upload_base_dir(call.env), secrets=tuple(t for t in [call.settings().token] if t),
+                                 env=call.env)
     with spec[1]:
         return resources.upload(call.client(600), spec, dry_run=call.dry_run)
+
+
+def t_check_setup(call: Call) -> dict:
+    from .. import setup_check
+    doc, _code = setup_check.run(call.env, dry_run=call.dry_run, transport=call.transport)
+    return doc
 
 
 # -- headlines -----------------------------------------------------------------------------------
@@ -363,4 +368,9 @@ def tools(policy: Policy) -> list[Tool]:
              options={"path": {"type": "string", "minLength": 1, "maxLength": 4096,
                                "description": "relative to the project directory"}, "dry_run": DRY_RUN_ARG},
              required=("path",), headline=_fixed("Uploaded; pass the url in attachment_urls.")),
+        Tool("check_setup", "Check the Devin setup",
+             "Check the configuration, the token, the organization and the permissions (GET requests only), and "
+             "whether Claude Code's sandbox settings keep the token out of the agent's commands (what is missing).",
+             t_check_setup, options={"dry_run": DRY_RUN_ARG}, read_only=True, idempotent=True,
+             headline=lambda doc, args: "Ready." if doc.get("ready") else "Not ready: see the checks marked false."),
     ]

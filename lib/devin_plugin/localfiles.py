@@ -1,0 +1,73 @@
+"""Which local files a script may read or write for the agent.
+
+Under Claude Code's sandbox settings the plugin's scripts are the only commands that run outside the
+sandbox, so a file a script reads (a task file, a payload file, an upload) or writes (a downloaded
+attachment) must not reach what the sandbox withholds from the agent: the credentials, the user's
+configuration and policy, the plugin's own code and environment, Python's start-up paths, and the
+kernel's pseudo-files. Every such path is resolved (symlinks followed) and must lie inside the working
+directory and outside the protected folders below; a script started by Claude Code
+(CLAUDECODE=1, which the agent cannot take off an exempt call: a changed environment keeps a call in
+the sandbox) never reaches outside the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from .errors import InvalidInput
+
+PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+
+
+def _home(env: Mapping[str, str]) -> str:
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def protected_dirs(env: Mapping[str, str]) -> list[str]:
+    """Folders no script reads from or writes to for the agent (as written, `~` for the home folder)."""
+    from . import boot, config
+    home = _home(env)
+    dirs = ["~/.claude", "~/.config/devin", "~/.config/devin-plugin", "~/.local/share/devin-plugin",
+            "~/.local/lib", "~/.local/state/devin-plugin", "~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc",
+            str(config.state_dir(env)), str(config.config_dir(env)), _ROOT]
+    dirs += [str(v) for v in boot.venv_candidates(env)]
+    out = []
+    for d in dirs:
+        shown = d.replace(home, "~", 1) if d.startswith(home + os.sep) else d
+        if shown not in out:
+            out.append(shown)
+    return out
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def under_claude_code(env: Mapping[str, str]) -> bool:
+    return env.get("CLAUDECODE") == "1"
+
+
+def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outside_cwd: bool = False) -> str:
+    """The resolved path of `path` (relative to `cwd`) if a script may use it for the agent; otherwise
+    InvalidInput naming `what`, the path as given and what is allowed. Nothing is opened here."""
+    base = os.path.realpath(cwd)
+    real = os.path.realpath(os.path.join(base, os.path.expanduser(path) if path.startswith("~/") else path))
+    if any(_under(real, root) for root in PSEUDO_ROOTS):
+        raise InvalidInput(f"{what} {path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; "
+                           "refused")
+    home = _home(env)
+    for shown in protected_dirs(env):
+        root = os.path.realpath(os.path.join(home, shown[2:]) if shown.startswith("~/") else shown)
+        if _under(real, root):
+            raise InvalidInput(f"{what} {path!r} is (or leads) inside {shown}, which holds credentials, the "
+                               "plugin's configuration or its code; the plugin's scripts never read or write "
+                               "there for the agent. Use a file in the project.")
+    if not _under(real, base):
+        if under_claude_code(env):
+            raise InvalidInput(f"{what} {path!r} is outside the working directory; inside Claude Code the plugin's "
+                               "scripts only use files in the project (a person can run the script in a terminal)")
+        if not allow_outside_cwd:
+            raise InvalidInput(f"{what} {path!r} is outside the working directory; refused")
+    return real
