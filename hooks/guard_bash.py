@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# mypy: disable-error-code="import-not-found"
+# (`mypy hooks` reads this file as hooks.guard_bash; at run time it puts hooks/ on sys.path itself)
 """PreToolUse guard for the Bash tool: keep Devin traffic inside the plugin's scripts.
 
 Claude Code sends the tool call as JSON on standard input. This hook blocks (exit 2, one
@@ -8,11 +10,17 @@ paragraph on standard error that says what to do instead) a Bash command that
       DEVIN_API_BASE or the variable itself) instead of through the plugin's scripts;
   (b) carries a forbidden field (policy/forbidden.json, matched after lib/devin_plugin/
       fieldnames.canonical(), so case, separators, full-width letters, zero-width characters
-      and \\uXXXX / %XX / \\xXX escapes do not hide it);
-  (c) would print or leak the token: the token variables or DEVIN_TOKEN_FILE's file named in a
-      command, Claude Code's credentials file (sensitive plugin options live there without a
-      keychain), bare env/printenv/set/export -p/declare -p, /proc/*/environ, `ps e`, a whole
-      environment dump in a one-liner, or a literal cog_ token.
+      and \\uXXXX / %XX / \\xXX escapes do not hide it; spelled with spaces, only on its own);
+  (c) would print or leak the token: the token variables, DEVIN_TOKEN_FILE's file or
+      ~/.config/devin/token named in a command (also as .., // or a glob), Claude Code's
+      credentials file (sensitive plugin options live there without a keychain), bare
+      env/printenv/set/export -p/declare -p (after any wrapper, redirection or line
+      continuation), /proc/*/environ, `ps e`, a whole environment dump in a one-liner, or a
+      literal cog_ token.
+
+The command is read as bash reads it (hooks/guard/shell.py): heredoc bodies end where bash ends
+them, here-strings and `<<` in quotes, comments or arithmetic are not heredocs, and a line bash
+executes is never taken for heredoc text. Where shells differ the hook reads every line as a command.
 
 Rules that decide what counts (kept simple on purpose, see tests/plugin/test_plugin_hook.py):
 
@@ -24,11 +32,15 @@ Rules that decide what counts (kept simple on purpose, see tests/plugin/test_plu
   (`grep -r create_as_user_id .` is blocked): search with the Grep tool instead, which this hook
   does not see.
 * Exit 1 is never used (it would not block). A crash while handling a command that mentions
-  Devin, its token or its host blocks (fail closed); unparseable input unrelated to Devin passes.
+  Devin, its token or its host (or dumps the environment) blocks (fail closed); unparseable input
+  unrelated to Devin passes.
+* Bounded time: reading a command is linear in its length (about a millisecond for an ordinary
+  one, under a second for 200 KB of adversarial text; tests/hook/test_hook_bounds.py). If deciding
+  still takes longer than DEADLINE_SECONDS (hooks.json gives the hook 10 s), the hook stops: a
+  Devin-related command is blocked, any other passes, as for a crash.
 
-Stdlib only and no work for unrelated commands beyond a few regular expressions: it runs before
-every Bash call. DEVIN_GUARD_POLICY_FILE names an extra forbidden-field file (tests use it); its
-names are added to the bundled ones, never replace them.
+Stdlib only: it runs before every Bash call. DEVIN_GUARD_POLICY_FILE names an extra forbidden-field
+file (tests use it); its names are added to the bundled ones, never replace them.
 
 This file is the entry point only (standard input, exit status, failing closed). The shell reader
 is hooks/guard/shell.py; the rules are the named entries of RULES in hooks/guard/rules.py, tried in
@@ -43,6 +55,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Mapping
 
 HOOKS_DIR = os.path.dirname(os.path.realpath(__file__))
@@ -61,13 +74,23 @@ try:
 except Exception as _exc:  # noqa: BLE001 (a damaged copy of the plugin: main() fails closed)
     _LOAD_ERROR = _exc
 
-__all__ = ["PLUGIN_ROOT", "RULES", "SCRIPTS_DIR", "TOKEN_VARS", "decide", "main", "segments",
-           "split_heredocs"]
+__all__ = ["DEADLINE_SECONDS", "PLUGIN_ROOT", "RULES", "SCRIPTS_DIR", "TOKEN_VARS", "DeadlineExceeded",
+           "decide", "decide_within", "main", "segments", "split_heredocs"]
 
-_DEVIN_HINT = re.compile(r"d\W*e\W*v\W*i\W*n|cog_|environ|credentials|pluginsecrets", re.I)
+# What makes a command Devin-related when the guard cannot judge it (a crash, the deadline): Devin in
+# any spelling, a token, the environment or the credentials (a dump of the environment prints the
+# token). Linear: each \W* is followed by a letter it cannot match.
+_DEVIN_HINT = re.compile(r"d\W*e\W*v\W*i\W*n|cog_|environ|credentials|pluginsecrets"
+                         r"|\b(?:env|printenv|set|export|declare|typeset|ps)\b|/proc/", re.I)
 _INTERNAL = ("The Devin guard hook failed while checking a Devin-related command, so the command "
              "was blocked (fail closed). Use the plugin's scripts (python3 <plugin root>/"
              "scripts/NAME.py) or /devin:setup, and tell the user the guard reported: {name}.")
+DEADLINE_SECONDS = 4.0
+
+
+class DeadlineExceeded(BaseException):
+    """Raised into decide() when it runs past DEADLINE_SECONDS (a BaseException: no `except
+    Exception` on the way can swallow it)."""
 
 
 def decide(payload: Mapping[str, object], canonical: Callable[[str], str] | None = None,
@@ -84,9 +107,14 @@ def _reason_internal(exc: BaseException) -> str:
         "<plugin root>", PLUGIN_ROOT)
 
 
-def _devin_related(raw: str) -> bool:
-    if _DEVIN_HINT.search(raw):  # a literal cog_ token included
+def _devin_related(raw: str, payload: object = None) -> bool:
+    """Whether the hook input (and the command in it, JSON escapes undone) is about Devin."""
+    command = ""
+    if isinstance(payload, dict) and isinstance(payload.get("tool_input"), dict):
+        command = str(payload["tool_input"].get("command", ""))
+    if _DEVIN_HINT.search(raw) or _DEVIN_HINT.search(command):  # a literal cog_ token included
         return True
+    raw = raw + "\n" + command
     if not os.environ.get("DEVIN_API_BASE", "").strip():
         return False
     lowered = raw.lower()
@@ -96,18 +124,70 @@ def _devin_related(raw: str) -> bool:
         return True
 
 
+def _decide_in_thread(payload: Mapping[str, object], seconds: float) -> str | None:
+    """decide() in a helper thread, given up on after `seconds` (where there is no SIGALRM)."""
+    import threading
+
+    result: list[str | None] = []
+    error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(decide(payload))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            error.append(exc)
+
+    worker = threading.Thread(target=work, name="devin-guard", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise DeadlineExceeded(f"no decision within {seconds:g} s")
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def decide_within(payload: Mapping[str, object], seconds: float | None = None) -> str | None:
+    """decide(), stopped with DeadlineExceeded after `seconds` (DEADLINE_SECONDS by default).
+
+    SIGALRM interrupts Python code and the regular expression engine alike; where it cannot be used
+    (Windows, or not the main thread) the decision runs in a thread that is abandoned at the deadline.
+    """
+    seconds = DEADLINE_SECONDS if seconds is None else seconds
+    import signal
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise DeadlineExceeded(f"no decision within {seconds:g} s")
+
+    try:
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+    except (AttributeError, ValueError, OSError):  # no SIGALRM here, or not the main thread
+        return _decide_in_thread(payload, seconds)
+    started = time.monotonic()
+    earlier = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return decide(payload)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier[0] > 0:  # someone else's timer (a test runner's): give it back what is left
+            signal.setitimer(signal.ITIMER_REAL, max(earlier[0] - (time.monotonic() - started), 0.001),
+                             earlier[1])
+
+
 def main() -> int:
     try:
         raw = sys.stdin.buffer.read().decode("utf-8", "replace")
     except Exception:  # noqa: BLE001 (nothing to judge)
         return 0
+    payload: object = None
     try:
         payload = json.loads(raw)
         if not isinstance(payload, dict):
             raise TypeError("hook input is not a JSON object")
-        reason = decide(payload)
-    except Exception as exc:  # noqa: BLE001 (fail closed on anything Devin-related)
-        if not _devin_related(raw):
+        reason = decide_within(payload)
+    except (Exception, DeadlineExceeded) as exc:  # noqa: BLE001 (fail closed on anything Devin-related)
+        if not _devin_related(raw, payload):
             return 0
         reason = _reason_internal(exc)
     if reason is None:
@@ -117,4 +197,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stderr.flush()
+    os._exit(status)  # now: no waiting for a decision abandoned at the deadline

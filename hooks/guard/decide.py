@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -38,13 +39,13 @@ def load_policy(root: str = PLUGIN_ROOT, environ: Mapping[str, str] | None = Non
     return canonical, canon
 
 
-def first_block(cmd: Command, rules: Sequence[Rule] = RULES) -> tuple[Rule, str] | None:
-    """The first rule that blocks `cmd` and what it found, or None.
+def first_block(cmd: Command, rules: Sequence[Rule] | None = None) -> tuple[Rule, str] | None:
+    """The first rule that blocks `cmd` and what it found, or None (rules: RULES unless given).
 
     A rule marked plugin_scripts_exempt does not block a command made only of calls of this
     plugin's own scripts (the free-text exemption is already in `cmd.checked`).
     """
-    for rule in rules:
+    for rule in RULES if rules is None else rules:
         found = rule.check(cmd)
         if found is None:
             continue
@@ -73,7 +74,13 @@ def decide(payload: Mapping[str, object], canonical: Callable[[str], str] | None
         canonical, forbidden = load_policy(root, environ)
     cmd = Command(command, cwd=cwd if isinstance(cwd, str) else "", root=root, canonical=canonical,
                   forbidden=forbidden, environ=environ)
-    block = first_block(cmd)
+    collecting = gc.isenabled()
+    gc.disable()   # the reader makes many small objects and no garbage cycles worth a collection
+    try:
+        block = first_block(cmd)
+    finally:
+        if collecting:
+            gc.enable()
     if block is None:
         return None
     rule, found = block

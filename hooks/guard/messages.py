@@ -23,8 +23,8 @@ ADVICE = {
                 "configuration run python3 <plugin root>/scripts/check_setup.py (it reports what is "
                 "set without printing the token), or print one named, non-secret variable.",
     "token-var": "This command reads or passes the Devin token (DEVIN_SERVICE_USER_TOKEN, "
-                 "DEVIN_TOKEN_FILE or the file it names). Never print, copy or send the token "
-                 "yourself: the plugin's scripts read it; run python3 <plugin root>/scripts/"
+                 "DEVIN_TOKEN_FILE, the file it names or ~/.config/devin/token). Never print, copy "
+                 "or send the token yourself: the plugin's scripts read it; run python3 <plugin root>/scripts/"
                  "check_setup.py to check it. If the token must change, ask the user to set it in "
                  "their own shell or token file (mode 0600), outside this conversation.",
     "token-literal": "This command contains what looks like a Devin token (cog_...). Never put a "

@@ -12,30 +12,47 @@ blocking and passing cases in tests/hook/test_rules.py (a rule without cases fai
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 
-from .command import Command
-from .shell import ASSIGN, SHELLS, program, segments, substitutions, unescape
+from .command import Command, commands_of
+from .shell import SHELLS, program, unescape
 
 TOKEN_VARS = ("DEVIN_SERVICE_USER_TOKEN", "DEVIN_TOKEN_FILE", "DEVIN_API_KEY", "DEVIN_PLUGIN_TOKEN",
               "CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN")
-LITERAL_TOKEN = re.compile(r"\bcog_[A-Za-z0-9_\-]{16,}")
+LITERAL_TOKEN = re.compile(r"\bcog_([A-Za-z0-9_\-]{16,})")
+# discord.py's cog_app_command_error & co.: lower-case words joined by underscores are names, not
+# tokens (a random token has digits or capitals long before it could look like this).
+IDENTIFIER = re.compile(r"[a-z]{2,}(?:_[a-z]{2,})+")
 # Claude Code keeps sensitive plugin options (the MCP server's token) in this file where there is
 # no system keychain (Linux): reading it from Bash would hand the token to the model.
 CREDENTIALS_FILE = re.compile(r"\.credentials\.json|\bpluginSecrets\b", re.I)
-HOST_FIXED = re.compile(r"api\.devin\.ai\b|[a-z0-9\-.]*\.?devinenterprise\.com\b", re.I)
-PROC_ENVIRON = re.compile(r"/proc/[^\s/]*/+(?:task/[^\s/]*/+)?environ", re.I)
-ENV_DUMP_CODE = re.compile(
-    r"\b(?:print|pprint|dumps|write|log|dir|stringify|puts|p|pp|inspect|echo|say)\s*\(?\s*"
-    r"(?:dict\s*\(|\*+|list\s*\()?\s*(?:os\.environ|process\.env|ENV)\s*(?:[),;:]|$)"
-    r"|\bos\.environ\.(?:items|values)\s*\(\s*\).*\b(?:print|write)\b"
-    r"|%ENV\b|\bENV\.(?:to_h|each|inspect|to_a)\b",
-    re.M)
-ENV_WHOLE = re.compile(r"\b(?:os\.environ|process\.env)\b(?!\s*[.\[])")
-ENV_COMMANDS = re.compile(r"\b(?:env|printenv|set|export|declare|typeset|ps)\b")
+# No leading [a-z0-9.-]* for the subdomain: it matches the same texts and, searched from every
+# position of a long run of such characters, took quadratic time.
+HOST_FIXED = re.compile(r"api\.devin\.ai\b|devinenterprise\.com\b", re.I)
+# print(os.environ), console.log(process.env), puts ENV, print dict(os.environ), ... Each \s* is
+# followed by a character that ends it, so no two of them share a run of blanks (linear time).
+ENV_DUMP_CALL = re.compile(
+    r"\b(?:print|pprint|dumps|write|log|dir|stringify|puts|p|pp|inspect|echo|say)\s*(?:\(\s*)?"
+    r"(?:(?:dict|list)\s*\(\s*|\*+\s*)?(?:os\.environ|process\.env|ENV)\s*(?:[),;:]|$)", re.M)
+ENV_ITEMS = re.compile(r"\bos\.environ\.(?:items|values)\s*\(\s*\)")
+PRINT_OR_WRITE = re.compile(r"\b(?:print|write)\b")
+ENV_DUMP_OTHER = re.compile(r"%ENV\b|\bENV\.(?:to_h|each|inspect|to_a)\b"
+                            r"|\bfor\s*\(\s*\w+\s+in\s+ENVIRON\s*\)")
+# os.environ / process.env used whole in code: next to an operator or bracket (x = os.environ,
+# dict(os.environ), {...process.env}, for k in os.environ) or copied whole; not .get(...) or [...],
+# and not the bare name a search or a sentence has ("grep -rn os.environ src/").
+ENV_WHOLE = re.compile(
+    r"(?:[(=,*\[{:|&+]|\.\.\.|\b(?:in|of|return|yield|await)\s)\s*(?:os\.environ|process\.env)\b(?!\s*[.\[])"
+    r"|\b(?:os\.environ|process\.env)\b(?!\s*[.\[])\s*[),;}\]]"
+    r"|\bos\.environ\.(?:copy|items|values)\b")
+# Programs that read their arguments as patterns or text to find, never as code to run.
+SEARCH_TOOLS = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "ack-grep", "git"})
+GIT_SEARCHES = frozenset({"grep", "log", "show", "diff", "blame", "shortlog"})
 SECRET_NAME = re.compile(r"token|cog_|key|secret|pass", re.I)
+PS_ENV_OPTION = re.compile(r"[A-Za-z]*e[A-Za-z]*")
+DASH_C = re.compile(r"-[A-Za-z]*c[A-Za-z]*")
+GLOB = re.compile(r"[*?\[]")
 
 
 class Rule:
@@ -66,12 +83,35 @@ class Rule:
         return f"Rule({self.name!r}, kind={self.kind!r})"
 
 
+def _glob_component(pattern: str, name: str) -> bool:
+    """True when one path part `pattern` (maybe with * ? [...]) matches `name`; a pattern longer than
+    256 characters with a wildcard in it is taken to match (not worth the time to compile)."""
+    if pattern == name:
+        return True
+    if not GLOB.search(pattern):
+        return False
+    if len(pattern) > 256:
+        return True
+    from fnmatch import fnmatchcase
+
+    return fnmatchcase(name, pattern)
+
+
+def glob_path(pattern: str, path: str) -> bool:
+    """True when the absolute path `pattern` (maybe with * ? [...] in its parts) names `path`."""
+    parts, want = pattern.split("/"), path.split("/")
+    return len(parts) == len(want) and all(_glob_component(p, w) for p, w in zip(parts, want, strict=True))
+
+
 # ---------------------------------------------------------------------------------------------
 # the token itself: anywhere, free text for Devin included (it would leave the machine)
 
 def literal_token(cmd: Command) -> str | None:
-    """What looks like a Devin token (cog_ and 16 or more characters)."""
-    return "a cog_ token" if LITERAL_TOKEN.search(cmd.raw) else None
+    """What looks like a Devin token (cog_ and 16 or more characters, not a snake_case name)."""
+    for m in LITERAL_TOKEN.finditer(cmd.raw):
+        if not IDENTIFIER.fullmatch(m.group(1)):
+            return "a cog_ token"
+    return None
 
 
 def configured_token_value(cmd: Command) -> str | None:
@@ -89,95 +129,131 @@ def credentials_file(cmd: Command) -> str | None:
 # forbidden fields, any spelling
 
 def forbidden_field(cmd: Command) -> str | None:
-    """A forbidden field (policy/forbidden.json) after canonical(): case, separators, escapes."""
-    return next((name for canon, name in cmd.forbidden.items() if canon in cmd.squashed), None)
+    """A forbidden field (policy/forbidden.json) in any spelling: case, separators, look-alikes,
+    escapes, or spaced out on its own ('MESSAGE AS USER ID'); not words of a phrase."""
+    return next((name for canon, name in cmd.forbidden.items() if cmd.names(canon)), None)
 
 
 # ---------------------------------------------------------------------------------------------
 # the environment
 
+def _environ_part(part: str) -> bool:
+    return "environ" in part or _glob_component(part, "environ")
+
+
 def proc_environ(cmd: Command) -> str | None:
-    """/proc/<pid>/environ (or a thread's)."""
-    m = PROC_ENVIRON.search(cmd.lowered)
-    return m.group(0) if m else None
+    """/proc/<pid>/environ (or a thread's), after resolving . .. // and matching globs."""
+    for path in cmd.paths("proc", "environ"):
+        parts = path.split("/")
+        for i in range(len(parts) - 2):
+            if parts[i] != "proc" and not _glob_component(parts[i], "proc"):
+                continue
+            if _environ_part(parts[i + 2]) or (i + 4 < len(parts) and _glob_component(parts[i + 2], "task")
+                                               and _environ_part(parts[i + 4])):
+                return path
+    return None
 
 
 def env_dump_code(cmd: Command) -> str | None:
     """A one-liner printing the whole environment: print(os.environ), puts ENV, %ENV, ..."""
-    m = ENV_DUMP_CODE.search(cmd.text)
-    return m.group(0) if m else None
+    text = cmd.text
+    m = ENV_DUMP_CALL.search(text) or ENV_DUMP_OTHER.search(text)
+    if m:
+        return m.group(0)
+    pos = 0
+    while (m := ENV_ITEMS.search(text, pos)) is not None:   # ...items() and a print on its line
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if PRINT_OR_WRITE.search(text, m.end(), line_end):
+            return m.group(0)
+        pos = line_end
+    return None
 
 
 def whole_environment(cmd: Command) -> str | None:
-    """os.environ / process.env used whole (not .get or [...]) in the part that runs."""
-    m = ENV_WHOLE.search(cmd.runs)
-    return m.group(0) if m else None
+    """os.environ / process.env used whole in code (not .get or [...]) in a word of a command (heredoc
+    bodies read as commands too: a line of Python there splits into words without the code around
+    the name); not the arguments of a search (grep, rg, git grep/log, ...)."""
+    for words in cmd.all_commands:
+        prog = program(words)
+        name = prog[0].rsplit("/", 1)[-1] if prog else ""
+        if name in SEARCH_TOOLS and (name != "git" or any(w in GIT_SEARCHES for w in prog[1:3])):
+            continue
+        for word in words:
+            m = ENV_WHOLE.search(word)
+            if m:
+                return m.group(0)
+    return None
 
 
-def find_env_dump(text: str, depth: int = 0) -> str | None:
-    """The program of the first command in `text` that dumps the environment, else None.
+def _dash_c(args: list[str]) -> str | None:
+    """The command string of `sh -c STRING` (also -lc, -ec, ...)."""
+    for i, a in enumerate(args[:-1]):
+        if DASH_C.fullmatch(a):
+            return args[i + 1]
+    return None
+
+
+def find_env_dump(words: list[str], depth: int = 0, seen: set[str] | None = None) -> str | None:
+    """The program if this simple command dumps the environment, else None.
 
     bare env (also after its options and assignments), printenv with no name or a secret-looking
     one, bare set, export / export -p, declare / typeset -p / -x, ps with an `e` option; looks
     inside `sh -c`, `eval` and `env -S` (three levels at most).
     """
-    if depth > 3 or not ENV_COMMANDS.search(text):
+    words = program(words)
+    if not words:
         return None
-    segs = segments(text)
-    if segs is None:  # unbalanced quotes: the shell still runs the lines before the bad one
-        segs = [seg for line in text.split("\n") for seg in (segments(line) or [])]
-    for words in segs:
-        words = program(words)
-        if not words:
-            continue
-        prog, args = os.path.basename(words[0]), words[1:]
-        found: str | None = None
-        if prog in SHELLS and "-c" in args[:-1]:
-            found = find_env_dump(args[args.index("-c") + 1], depth + 1)
-        elif prog == "eval" and args:
-            found = find_env_dump(" ".join(args), depth + 1)
-        elif prog == "env":
-            rest = list(args)
-            while rest and (rest[0].startswith("-") or ASSIGN.match(rest[0])):
-                if rest[0] in ("-u", "-C", "--unset", "--chdir") and len(rest) > 1:
-                    rest = rest[1:]
-                if rest[0] in ("-S", "--split-string") and len(rest) > 1:
-                    found = find_env_dump(rest[1], depth + 1)
-                    rest = []
-                    break
-                rest = rest[1:]
-            if found is None:
-                found = "env" if not rest else find_env_dump(" ".join(rest), depth + 1)
-        elif prog == "printenv":
-            names = [a for a in args if not a.startswith("-")]
-            if not names or any(SECRET_NAME.search(n) for n in names):
-                found = "printenv"
-        elif prog == "set" and not args:
-            found = "set"
-        elif prog == "export" and (not args or args == ["-p"]):
-            found = "export"
-        elif prog in ("declare", "typeset"):
-            opts = [a for a in args if a.startswith(("-", "+"))]
-            names = [a for a in args if not a.startswith(("-", "+"))]
-            if not names and (not opts or any(set(o[1:]) & set("px") for o in opts if o[0] == "-")):
-                found = prog
-        elif prog == "ps" and any(re.fullmatch(r"[A-Za-z]*e[A-Za-z]*", a) and not a.startswith("-")
-                                  for a in args):
-            found = "ps"
-        if found is not None:
-            return found
+    prog, args = words[0].rsplit("/", 1)[-1], words[1:]
+    if prog in SHELLS:
+        script = _dash_c(args)
+        return None if script is None else dump_in_text(script, depth + 1, seen)
+    if prog == "eval" and args:
+        return dump_in_text(" ".join(args), depth + 1, seen)
+    if prog == "env":                       # program() leaves env in place only when it runs nothing
+        return "env"
+    if prog == "printenv":
+        names = [a for a in args if not a.startswith("-")]
+        return "printenv" if not names or any(SECRET_NAME.search(n) for n in names) else None
+    if prog == "set":
+        return "set" if not args else None
+    if prog == "export":
+        return "export" if not args or args == ["-p"] else None
+    if prog in ("declare", "typeset"):
+        opts = [a for a in args if a.startswith(("-", "+"))]
+        names = [a for a in args if not a.startswith(("-", "+"))]
+        if not names and (not opts or any(set(o[1:]) & set("px") for o in opts if o[0] == "-")):
+            return prog
+        return None
+    if prog == "ps" and any(PS_ENV_OPTION.fullmatch(a) and not a.startswith("-") for a in args):
+        return "ps"
     return None
+
+
+def dump_in_text(text: str, depth: int, seen: set[str] | None = None) -> str | None:
+    """find_env_dump for every simple command in `text` (substitutions included)."""
+    if depth > 3:
+        return None
+    seen = set() if seen is None else seen
+    if text in seen:
+        return None
+    seen.add(text)
+    return next((found for words, _ in commands_of(text)
+                 if (found := find_env_dump(words, depth, seen)) is not None), None)
 
 
 def env_dump_command(cmd: Command) -> str | None:
     """A command that dumps the environment (see find_env_dump), in any checked part."""
-    return next((found for part in cmd.checked if (found := find_env_dump(part)) is not None), None)
+    seen: set[str] = set()
+    return next((found for words in cmd.commands if (found := find_env_dump(words, 0, seen)) is not None),
+                None)
 
 
 def env_dump_in_substitution(cmd: Command) -> str | None:
-    """The same inside $(...) or `...`, even within double quotes (`echo "$(env)"`)."""
-    return next((found for part in cmd.checked for inner in substitutions(part)
-                 if (found := find_env_dump(inner, 1)) is not None), None)
+    """The same inside $(...), `...` or <(...), even within double quotes (`echo "$(env)"`)."""
+    seen: set[str] = set()
+    return next((found for words in cmd.substituted if (found := find_env_dump(words, 1, seen)) is not None),
+                None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,12 +261,23 @@ def env_dump_in_substitution(cmd: Command) -> str | None:
 
 def token_variable(cmd: Command) -> str | None:
     """A token variable named (DEVIN_SERVICE_USER_TOKEN, DEVIN_TOKEN_FILE, ...), any spelling."""
-    return next((var for var in TOKEN_VARS if cmd.canonical(var) in cmd.squashed), None)
+    return next((var for var in TOKEN_VARS if cmd.names(cmd.canonical(var))), None)
 
 
 def token_file(cmd: Command) -> str | None:
-    """The file DEVIN_TOKEN_FILE names, by its path, resolved path, ~/..., or $HOME/..."""
-    return next((form for form in cmd.token_file_forms if form in cmd.lowered), None)
+    """The token file (DEVIN_TOKEN_FILE's, and ~/.config/devin/token) by its path as set, resolved,
+    ~/..., $HOME/..., with . .. // resolved, or a glob that matches it."""
+    found = next((form for form in cmd.token_file_forms if form in cmd.lowered), None)
+    if found is not None:
+        return found
+    targets = cmd.token_files
+    needles = {t.rsplit("/", 1)[-1] for t in targets} | {"*", "?", "["}
+    for path in cmd.paths(*sorted(needles)):
+        if path in targets:
+            return path
+        if path.startswith("/") and GLOB.search(path) and any(glob_path(path, t) for t in targets):
+            return path
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +296,7 @@ def devin_api_host(cmd: Command) -> str | None:
 
 def api_base_variable(cmd: Command) -> str | None:
     """The DEVIN_API_BASE variable named, any spelling."""
-    return "DEVIN_API_BASE" if cmd.canonical("DEVIN_API_BASE") in cmd.squashed else None
+    return "DEVIN_API_BASE" if cmd.names(cmd.canonical("DEVIN_API_BASE")) else None
 
 
 # ---------------------------------------------------------------------------------------------

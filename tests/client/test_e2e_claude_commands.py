@@ -130,7 +130,7 @@ def test_delegate_passes_hostile_free_text_byte_for_byte_and_runs_none_of_it(cli
     (result,) = run.tool_results()
     posts = emu.requests("POST", SESSIONS)
     assert len(posts) == 1, sent(emu)
-    assert posts[0].json["prompt"] == text + "\n"      # the heredoc adds the final newline only
+    assert posts[0].json["prompt"] == text           # one argument: byte for byte, no newline added
     assert posts[0].json["title"] == "Fix flaky test" and posts[0].json["repos"] == ["acme/app"]
     assert posts[0].json["max_acu_limit"] == 5
     only(sent(emu), {("GET", SESSIONS), ("POST", SESSIONS)})
@@ -147,7 +147,7 @@ def test_message_passes_hostile_free_text_byte_for_byte(client, emu, tmp_path):
     run = client(f"/devin:message {sid} please also update the docs", [bash(call)])
     assert_clean(run)
     posts = emu.requests("POST", SESSION + "/messages")
-    assert [p.json["message"] for p in posts] == [text + "\n"], sent(emu)
+    assert [p.json["message"] for p in posts] == [text], sent(emu)
     only(sent(emu), {("GET", SESSION), ("POST", SESSION + "/messages")})
     assert not (tmp_path / "work" / MARKER).exists()
 
@@ -303,7 +303,7 @@ def test_playbooks_list_create_and_get_as_written(client, emu, tmp_path):
     assert "Release train" in listed
     assert ph.UNTRUSTED_BEGIN in shown and "\x1b" not in shown and "Say hi" in shown
     (post,) = emu.requests("POST", ORG + "/playbooks")
-    assert post.json["body"] == text + "\n" and post.json["title"] == "Bump deps"
+    assert post.json["body"] == text and post.json["title"] == "Bump deps"
     only(sent(emu), {("GET", ORG + "/playbooks"), ("POST", ORG + "/playbooks"),
                      ("GET", ORG + "/playbooks/{playbook_id}")})
     assert not (tmp_path / "work" / MARKER).exists()
@@ -325,7 +325,7 @@ def test_knowledge_search_create_and_folders_as_written(client, emu, tmp_path):
     assert "Test conventions" in run.tool_results()[3]
     assert "Test conventions" in run.tool_results()[0]
     (post,) = emu.requests("POST", ORG + "/knowledge/notes")
-    assert post.json["body"] == text + "\n"
+    assert post.json["body"] == text
     assert post.json["name"] == "Style" and post.json["trigger"] == "when writing code"
     only(sent(emu), {("GET", ORG + "/knowledge/notes"), ("POST", ORG + "/knowledge/notes"),
                      ("GET", ORG + "/knowledge/folders")})

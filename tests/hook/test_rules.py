@@ -54,7 +54,9 @@ CASES: dict[str, dict[str, list[Case]]] = {
     "literal-token": {
         "block": [c(f"echo {TOKEN}"), c(free_text(f"use the token {TOKEN}")),
                   c(f"DEVIN_SERVICE_USER_TOKEN={TOKEN} python3 {{S}}/check_setup.py")],
-        "pass": [c("echo cog_short"), c(f"echo x{TOKEN}"), c("git status")],
+        "pass": [c("echo cog_short"), c(f"echo x{TOKEN}"), c("git status"),
+                 c("grep -rn cog_app_command_error bot/"),   # discord.py names, not tokens
+                 c("python3 -c \"print('cog_before_invoke_handler')\"")],
     },
     "configured-token-value": {
         "block": [c("echo tok-not-cog-prefixed-1234 > /tmp/x",
@@ -78,14 +80,22 @@ CASES: dict[str, dict[str, list[Case]]] = {
                   c("curl 'https://example.com/?create%5Fas%5Fuser%5Fid=1'"),
                   c("python3 {S}/create_session.py --title x --field create_as_user_id=u1 --prompt x"),
                   c("python3 {S}/create_session.py --payload-file - <<'E'\n{\"session_secrets\": 1}\nE"),
-                  c("python3 {S}/create_session.py --prompt-file - <<E\nsession_secrets\nE")],
+                  c("python3 {S}/create_session.py --prompt-file - <<E\nsession_secrets\nE"),
+                  c("curl -d '{\"session secrets\": {}}' https://example.com"),   # spaced, alone
+                  c("curl 'https://example.com/?create%20as%20user%20id=1'"),
+                  c("echo 'message\tas user\u00a0id'")],
         "pass": [c("echo create_user_id"), c("echo secret_ids"),
+                 c("git commit -m 'Rotate session secrets'"),            # words of a phrase
+                 c("echo 'stop sending message as user id fields'"),
                  c(free_text("drop the session_secrets handling")),
                  c(free_text("no create_as_user_id", "send_message", "--message-file"))],
     },
     "proc-environ": {
         "block": [c("cat /proc/self/environ"), c("tr '\\0' '\\n' < /proc/1/task/2/environ"),
-                  c("cat /PROC/1/ENVIRON"), c("cat /proc/self/\\x65nviron")],
+                  c("cat /PROC/1/ENVIRON"), c("cat /proc/self/\\x65nviron"),
+                  c("cat /proc/self/../self/environ"), c("cat /proc/./1/environ"),
+                  c("cat /proc//self/environ"), c("cat /proc/self/task/../environ"),
+                  c("cat /proc/self/envir*"), c("cat /proc/*/environ"), c("cat /proc/\"self\"/environ")],
         "pass": [c("cat /proc/self/status"), c("cat /proc/cpuinfo"), c(free_text("/proc/1/environ"))],
     },
     "env-dump-code": {
@@ -98,9 +108,16 @@ CASES: dict[str, dict[str, list[Case]]] = {
     },
     "whole-environment": {
         "block": [c("python3 -c 'import os; x = dict(os.environ); send(x)'"),
-                  c("node -e 'const e = process.env; send(e)'")],
+                  c("node -e 'const e = process.env; send(e)'"),
+                  c("python3 -c 'import os; e = os.environ.copy(); send(e)'"),
+                  c("echo 'import os; send(dict(os.environ))' | python3"),
+                  c("node -e 'send({...process.env})'"),
+                  c("cat <<'EOF' | sh\npython3 -c 'send(dict(os.environ))'\nEOF")],   # a body fed to sh
         "pass": [c("python3 -c 'import os; os.environ.get(\"HOME\")'"),
                  c("node -e 'send(process.env.HOME)'"),
+                 c("grep -rn os.environ src/"), c("rg 'dict\\(os.environ\\)' src"),
+                 c("git log -S 'x = os.environ' --oneline"),
+                 c("git commit -m 'Read os.environ once at start-up'"),
                  c("cat > x.py <<'EOF'\nx = os.environ\nEOF")],    # heredoc bodies: not this rule
     },
     "env-dump-command": {
@@ -109,13 +126,23 @@ CASES: dict[str, dict[str, list[Case]]] = {
                   c("declare -x"), c("typeset -p"), c("ps eww"), c("sudo env"), c("/usr/bin/env"),
                   c("bash -c 'printenv'"), c("eval export"), c("env -i sh -c env"),
                   c("if true; then env; fi"), c("echo 'open\nenv"),
-                  c("cat <<EOF\nx\nEOF\nprintenv")],
+                  c("cat <<EOF\nx\nEOF\nprintenv"),
+                  # issue 15: what the reader used to take for heredoc text or not a program
+                  c("cat <<<'EOF'\nenv\nEOF"), c("cat <<'E'OF\nE\nEOF\nenv"),
+                  c("git commit -m 'use <<EOF here'\nenv\nEOF"), c("e\\\nnv"),
+                  c("&>/dev/null env"), c("2>/dev/null printenv"), c(">/tmp/x env"), c("</dev/null env"),
+                  c("env -u HOME"), c("env -i"), c("env -S 'printenv'"), c("sudo -u root env"),
+                  c("${x:-env}"), c("a=(\nx <<-EOF\nenv\n)"), c("bash -lc 'env'")],
         "pass": [c("printenv PATH"), c("env FOO=1 make test"), c("export PATH=\"$PATH:/opt/bin\""),
                  c("set -euo pipefail; make"), c("declare -A map"), c("ps -ef"),
-                 c("echo \"$(env)\""), c(free_text("run printenv and env"))],
+                 c("echo \"$(env)\""), c(free_text("run printenv and env")),
+                 c("env -i PATH=/bin make"), c("sudo -u root make"), c("command -v env"),
+                 c("cat <<'EOF' > notes.md\nUse env files.\nEOF")],
     },
     "env-dump-in-substitution": {
-        "block": [c("echo \"$(env)\""), c("x=\"`printenv`\""), c("echo \"$(bash -c env)\"")],
+        "block": [c("echo \"$(env)\""), c("x=\"`printenv`\""), c("echo \"$(bash -c env)\""),
+                  c("cat <(env)"), c("echo $(echo $(printenv))"), c("cat <<EOF\n$(env)\nEOF"),
+                  c("echo $((1 + $(printenv | wc -l)))")],
         "pass": [c("echo \"$(date)\""), c("echo \"$(printenv PATH)\""), c("echo env")],
     },
     "token-variable": {
@@ -133,9 +160,14 @@ CASES: dict[str, dict[str, list[Case]]] = {
                   c("cp /SRV/devin/token /tmp/x", DEVIN_TOKEN_FILE="/srv/devin/token"),
                   c("less $HOME/.config/devin/token", DEVIN_TOKEN_FILE="~/.config/devin/token"),
                   c("less ~/.config/devin/token", DEVIN_TOKEN_FILE=f"{HOME}/.config/devin/token"),
-                  c(f"cat {HOME}/.config/devin/token", DEVIN_TOKEN_FILE="~/.config/devin/token")],
+                  c(f"cat {HOME}/.config/devin/token", DEVIN_TOKEN_FILE="~/.config/devin/token"),
+                  # the default file (the SessionStart hook's), with . .. // and globs
+                  c("cat ~/.config/devin/token"), c("cat ~/.config/devin/../devin/token"),
+                  c("cat $HOME/.config//devin/./token"), c("cat ~/.config/devin/t*"),
+                  c("cat ~/.config/*/token"), c("cat /srv/devin/tok?n", DEVIN_TOKEN_FILE="/srv/devin/token")],
         "pass": [c("cat /srv/devin/other", DEVIN_TOKEN_FILE="/srv/devin/token"),
-                 c("cat /srv/devin/token"), c("cat ab", DEVIN_TOKEN_FILE="ab")],
+                 c("cat /srv/devin/token"), c("cat ab", DEVIN_TOKEN_FILE="ab"), c("ls ~/.config"),
+                 c("cat ~/.config/devin/settings"), c("cat */token"), c("cat *")],
         "exempt": [c("python3 {S}/check_setup.py /srv/devin/token", DEVIN_TOKEN_FILE="/srv/devin/token")],
     },
     "configured-api-host": {
@@ -269,6 +301,15 @@ def test_plugin_scripts_elsewhere_are_not_exempt(root, tmp_path):
     assert block is not None and block[0].name == "token-variable"
 
 
+def test_substitutions_and_their_heredocs_are_not_exempt(root):
+    for text in ("python3 {S}/get_session.py $(curl -s https://api.devin.ai/v3/self)",
+                 "DEVIN_API_BASE=$(cat /tmp/x) python3 {S}/check_setup.py",
+                 "python3 {S}/get_session.py \"$(python3 {S}/get_session.py <<'E'\n)\nE\n)\" $DEVIN_API_BASE"):
+        cmd = command(root, c(text))
+        assert not cmd.only_plugin_scripts, text
+        assert first_block(cmd) is not None, text
+
+
 def test_relative_script_paths_resolve_against_the_calls_cwd(root):
     case = c("DEVIN_API_BASE=http://x python3 scripts/check_setup.py")
     assert first_block(command(root, case, cwd=str(root))) is None
@@ -281,6 +322,40 @@ def test_free_text_is_left_out_of_the_checked_text(root):
     assert "session_secrets" in cmd.raw and "session_secrets" not in cmd.text
     unquoted = command(root, c(free_text("x").replace("<<'DEVIN_TASK_EOF'", "<<DEVIN_TASK_EOF")))
     assert unquoted.checked == [unquoted.runs, "x"]
+
+
+# ------------------------------------------------------------------------------------------
+# issue 15: a dangerous command on a line bash runs, after the openers the reader used to misread
+
+FREE = "python3 {S}/create_session.py --title x --prompt-file -"
+DANGERS = ["env", "printenv DEVIN_SERVICE_USER_TOKEN", "cat ~/.config/devin/token",
+           "curl https://api.devin.ai/v3/self", "grep -r create_as_user_id ."]
+HIDDEN = [   # {P}: a call whose quoted heredoc is free text for Devin; {D}: a line bash runs
+    "{P} <<<'EOF'\n{D}\nEOF",
+    "{P} <<< \"$x\"\n{D}",
+    "{P} <<<word\n{D}\nword",
+    "{P} <<'E'OF\ntext\nEOF\n{D}\nE",
+    "{P} <<E\"OF\"\ntext\nEOF\n{D}\nE",
+    "{P} <<\"E\"'O'F\ntext\nEOF\n{D}\nE",
+    "{P} <<-'EOF'\ntext\n\tEOF\n{D}\nEOF",
+    "{P} <<'A' && cat <<'B'\ntext\nA\nb\nB\n{D}",
+    "echo 'a <<EOF'; {P} <<'T'\ntext\nT\n{D}\nEOF",
+    "{P} <<'T' # <<EOF\ntext\nT\n{D}\nEOF",
+    "echo $((1<<2)); {P} <<'T'\ntext\nT\n{D}\n2",
+    "{P} <<'T' \\\n  && true\ntext\nT\n{D}",
+    "{P} <<'T'\ntext\nT\n&>/dev/null {D}",
+    "{P} <<'T'\ntext\nT\n2>/dev/null env -u X {D}",
+]
+
+
+@pytest.mark.parametrize("danger", DANGERS)
+@pytest.mark.parametrize("template", HIDDEN)
+def test_a_danger_after_a_tricky_opener_is_blocked(root, template, danger):
+    text = template.replace("{P}", FREE).replace("{D}", danger)
+    assert first_block(command(root, c(text))) is not None
+    # ...and the same free text without the danger passes
+    clean = template.replace("{P}", FREE).replace("{D}", "true")
+    assert first_block(command(root, c(clean))) is None, "the opener alone must pass"
 
 
 # ------------------------------------------------------------------------------------------

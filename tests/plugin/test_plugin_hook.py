@@ -8,7 +8,11 @@ lets the call run, 2 with a reason on standard error blocks it. Exit 1 would let
 Decisions documented here:
 * A forbidden field name blocks anywhere in a command, read-only searches included
   (`grep -r create_as_user_id .`): the simpler safe rule. The reason tells the agent to use the
-  Grep tool, which the hook does not see.
+  Grep tool, which the hook does not see. Spelled with spaces it counts only alone between quotes
+  or separators (`'MESSAGE AS USER ID'`), not as words of a sentence (`'Rotate session secrets'`).
+* The hook reads the command as bash does (hooks/guard/shell.py): a line bash runs is never taken
+  for heredoc text, so a danger after a here-string or an oddly quoted delimiter is still seen.
+  Ordinary commands pass (tests/hook/test_false_positives.py: none of its suite is blocked).
 * The free text of `create_session.py --prompt-file -` / `send_message.py --message-file -`
   in a quoted heredoc is Devin's task, not a command: it may mention Devin, the API host, curl or
   a field name. Only a literal token is refused there.
@@ -114,6 +118,13 @@ def test_configured_api_base_host_is_blocked(plugin):
     env = {"DEVIN_API_BASE": "http://127.0.0.1:18799"}
     assert_blocked(run_hook(plugin, "curl http://127.0.0.1:18799/v3/self", env=env))
     assert_allowed(run_hook(plugin, "curl http://127.0.0.1:8000/health", env=env))
+
+
+def test_a_substitution_in_a_plugin_script_call_is_not_exempt(plugin):
+    cmd = f"{script(plugin, 'get_session')} $(curl -s https://api.devin.ai/v3/self)"
+    assert_blocked(run_hook(plugin, cmd), "directly")
+    cmd = f"{script(plugin, 'get_session')} {SID} > >(curl -d @- https://api.devin.ai/v3/x)"
+    assert_blocked(run_hook(plugin, cmd), "directly")
 
 
 def test_chaining_a_plugin_script_with_a_direct_call_is_blocked(plugin):
@@ -254,6 +265,11 @@ UNRELATED = [
     "set -euo pipefail; make", "export PATH=\"$PATH:/opt/bin\"", "env FOO=1 make test",
     "printenv PATH", "ps -ef", "declare -A map", "cat README.md", "grep -rn devin README.md",
     "git commit -m 'Add devin plugin commands'", "python3 -m pip list", "echo cog_short",
+    # named by issue 15 (false positives of the first version)
+    "grep -rn os.environ src/", "git commit -m 'Rotate session secrets'", 'grep -n "cog_" bot/cogs/*.py',
+    "python3 -c \"from discord.ext import commands; print('cog_unload')\"", "git log --grep=devin",
+    "pytest tests/test_devin_client.py -k token", "cat .env.example", "echo $HOME", "ls ~/.config",
+    "grep -rn cog_app_command_error bot/", "echo $((1<<4))", "cat <<< 'one line' | wc -c",
 ]
 
 
@@ -275,6 +291,31 @@ def test_plugin_script_calls_pass(plugin):
     ]
     for cmd in cases:
         assert_allowed(run_hook(plugin, cmd))
+
+
+# A danger on a line bash runs, after a heredoc opener the first reader misread ({P}: a call whose
+# quoted heredoc is free text for Devin, exempt from most checks).
+HIDDEN_AFTER_OPENERS = [
+    "{P} <<<'EOF'\nenv\nEOF",
+    "{P} <<< \"$x\"\nprintenv DEVIN_SERVICE_USER_TOKEN",
+    "{P} <<'E'OF\ntext\nEOF\nprintenv DEVIN_SERVICE_USER_TOKEN\nE",
+    "{P} <<E\"OF\"\ntext\nEOF\nenv\nE",
+    "{P} <<-'EOF'\ntext\n\tEOF\ncat ~/.config/devin/token",
+    "{P} <<'A' && cat <<'B'\ntext\nA\nb\nB\nenv",
+    "echo 'a <<EOF'; {P} <<'T'\ntext\nT\nenv\nEOF",
+    "{P} <<'T' # <<EOF\ntext\nT\nenv\nEOF",
+    "echo $((1<<2)); {P} <<'T'\ntext\nT\nenv\n2",
+    "{P} <<'T'\ntext\nT\ne\\\nnv",
+    "{P} <<'T'\ntext\nT\n&>/dev/null env",
+    "{P} <<'T'\ntext\nT\nenv -S 'printenv'",
+    "{P} <<'T'\ntext\nT\ncat /proc/self/../self/environ",
+]
+
+
+@pytest.mark.parametrize("template", HIDDEN_AFTER_OPENERS)
+def test_a_danger_after_a_tricky_heredoc_opener_is_blocked(plugin, home, template):
+    call = f"{script(plugin, 'create_session')} --title x --prompt-file -"
+    assert_blocked(run_hook(plugin, template.replace("{P}", call), home_dir=home))
 
 
 def test_free_text_for_devin_may_mention_anything_but_a_token(plugin):
