@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| sessions in the window | requests | wall time | duplicate found |")
     print("|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['sessions']:,} | {r['requests']} | {r['wall_s']} s | {'yes' if r['found'] else 'no (a second session)'} |")
+        found = "yes" if r["found"] else "no (a second session)"
+        print(f"| {r['sessions']:,} | {r['requests']} | {r['wall_s']} s | {found} |")
     return 0
 
 
