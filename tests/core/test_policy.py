@@ -147,6 +147,10 @@ def test_forbidden_list_has_one_source():
      "API on purpose: the API takes any string; a tag here is 1-64 of A-Z a-z 0-9 _ . : = + / @ -). Nothing was sent."),
     ({"prompt": "x", "structured_output_required": "yes"},
      "field structured_output_required must be of type 'boolean'. Nothing was sent."),
+    # a pattern, length or count rule the API shares: no claim of being stricter
+    ({"prompt": "x", "platform": "a b"},
+     "field platform does not match the allowed pattern ^[A-Za-z0-9_-]{1,32}$. Nothing was sent."),
+    ({"prompt": "x", "knowledge_ids": ["k"] * 201}, "field knowledge_ids has more than 200 items. Nothing was sent."),
 ])
 def test_policy_messages(pol, payload, message):
     with pytest.raises(InvalidInput) as exc:
@@ -381,3 +385,23 @@ def test_schema_is_a_closed_2020_12_object(pol):
     assert {k: v for k, v in s.items() if k != "properties"} == {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
         "additionalProperties": False, "required": ["message"]}
+
+
+NESTED_TOKEN = "cog_PolicyNestedProbe_9876543210fedcba"
+
+
+@pytest.mark.mutation
+@pytest.mark.parametrize("field,value", [
+    ("tags", ["ok", NESTED_TOKEN]),
+    ("repos", ["a/b", "owner/" + NESTED_TOKEN]),
+    ("structured_output_schema", {"type": "object", "properties": {"a": {"description": "x " + NESTED_TOKEN}}}),
+    ("prompt", "use " + NESTED_TOKEN),
+])
+def test_a_token_inside_a_list_or_object_names_the_field_that_holds_it(pol, field, value):
+    from devin_plugin import redact
+    redact.register_secret(NESTED_TOKEN)
+    payload = {"prompt": "do it", field: value}
+    with pytest.raises(PolicyError) as exc:
+        pol.check("session_create", payload)
+    assert f"field {field!r} holds the configured Devin token" in exc.value.message
+    assert NESTED_TOKEN not in exc.value.message and "Nothing was sent." in exc.value.message
