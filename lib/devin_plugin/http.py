@@ -368,6 +368,8 @@ class Client:
         hand the bytes to `sink`. Returns the number of bytes."""
         if not self.settings.token:
             raise ConfigError("no Devin token configured")
+        if self.remaining() <= 0:  # as _send_with_retries: past the deadline, nothing is sent
+            raise NetworkError("the call's deadline passed before the download could start; nothing was sent")
         prepared = self._prepare(req)
         assert self._adapter is not None
         timeout = (max(0.05, min(self.connect_timeout, self.remaining())),

@@ -423,3 +423,16 @@ def test_the_script_saves_under_a_sanitised_name_and_fails_with_8(emu, ip, dirs)
     r = ip("list_attachments.py", sid, "--json", "--download", "out")
     assert r.rc == 8 and "not followed" in json.loads(r.out)["downloads"][0]["error"]
     assert sorted(p.name for p in out.iterdir()) == ["notes"]
+
+
+def test_a_download_started_after_the_deadline_sends_nothing(emu, tmp_path):
+    """Like every other call: past the call's deadline, not even the authenticated API request goes out."""
+    att = attachment(emu)
+    clock = Clock()
+    c = make(emu, tmp_path, monotonic=clock, deadline_s=5)
+    clock.now += 6
+    emu.clear_journal()
+    with pytest.raises(NetworkError) as exc:
+        fetch(c, att)
+    assert "nothing was sent" in exc.value.message
+    assert c.transport.calls == [] and emu.journal == []
