@@ -24,7 +24,7 @@ def main(inv: cli.Invocation) -> int:
     target = None
     if inv.args.download is not None:  # checked before any request
         target = localfiles.check(inv.args.download, cwd=inv.cwd, env=inv.env, what="--download",
-                                  allow_outside_cwd=True)
+                                  allow_outside_cwd=True, writing=True)
     client = inv.client(600 if inv.args.download else 60)
     result = sessions.list_attachments(client, sid, dry_run=inv.dry_run)
     if target is not None and not inv.dry_run:

@@ -121,6 +121,7 @@ class Invocation(Context):
         try:
             fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
             with os.fdopen(fd, "rb") as fh:
+                localfiles.opened_as_checked(fh.fileno(), real, what, path)
                 if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                     raise InvalidInput(f"{what}: {path!r} is not a regular file")
                 data = fh.read(max_bytes + 1)

@@ -50,6 +50,8 @@ def save(client: Client, attachments: list[dict], dest: str, *, max_bytes: int =
         raise InvalidInput(f"--download {dest!r} is not a directory")
     dfd = os.open(real, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
+        from . import localfiles
+        localfiles.opened_as_checked(dfd, real, "--download", dest)
         return [_save_one(client, att, real, dfd, max_bytes, dry_run) for att in attachments]
     finally:
         os.close(dfd)

@@ -49,9 +49,25 @@ def under_claude_code(env: Mapping[str, str]) -> bool:
     return env.get("CLAUDECODE") == "1"
 
 
-def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outside_cwd: bool = False) -> str:
+def opened_as_checked(fd: int, real: str, what: str, path: str) -> None:
+    """After opening: the open file is still the one `check` resolved, so a folder on the way swapped for a
+    symlink between the check and the open is caught (Linux; elsewhere the check stands alone)."""
+    try:
+        actual = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return
+    if actual != real:
+        raise InvalidInput(f"{what} {path!r} changed while it was checked (a folder on the way was replaced); "
+                           "refused")
+
+
+def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outside_cwd: bool = False,
+          writing: bool = False) -> str:
     """The resolved path of `path` (relative to `cwd`) if a script may use it for the agent; otherwise
-    InvalidInput naming `what`, the path as given and what is allowed. Nothing is opened here."""
+    InvalidInput naming `what`, the path as given and what is allowed. Nothing is opened here: the
+    caller opens the returned path and calls opened_as_checked. With `writing`, no part of the path
+    inside the project may be hidden (.claude, .git, .vscode, ...): Claude Code's sandbox protects those
+    from the agent's own commands, and a script outside the sandbox must not write there for it."""
     base = os.path.realpath(cwd)
     real = os.path.realpath(os.path.join(base, os.path.expanduser(path) if path.startswith("~/") else path))
     if any(_under(real, root) for root in PSEUDO_ROOTS):
@@ -64,6 +80,12 @@ def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outsi
             raise InvalidInput(f"{what} {path!r} is (or leads) inside {shown}, which holds credentials, the "
                                "plugin's configuration or its code; the plugin's scripts never read or write "
                                "there for the agent. Use a file in the project.")
+    if writing and _under(real, base):
+        hidden = [part for part in os.path.relpath(real, base).split(os.sep) if part.startswith(".") and part != "."]
+        if hidden:
+            raise InvalidInput(f"{what} {path!r} is inside the project's hidden folder {hidden[0]!r}; Claude Code "
+                               "protects such folders (.claude, .git, .vscode, ...) and the plugin never writes "
+                               "there for the agent. Use a plain folder, e.g. devin-attachments.")
     if not _under(real, base):
         if under_claude_code(env):
             raise InvalidInput(f"{what} {path!r} is outside the working directory; inside Claude Code the plugin's "

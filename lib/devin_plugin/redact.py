@@ -7,6 +7,8 @@ import re
 _PATTERNS = [
     re.compile(r"cog_[A-Za-z0-9_\-.~+/=]+"),
     re.compile(r"apk_(?:user_)?[A-Za-z0-9_\-.~+/=]+"),
+    # Claude's own keys and OAuth tokens (sk-ant-api03-..., sk-ant-oat01-...): never the plugin's to print.
+    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)(bearer|basic)\s+[A-Za-z0-9_\-.~+/=]+"),
 ]
 MASK = "***"

@@ -284,8 +284,8 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     given = os.path.abspath(os.path.join(base, path))
     real = os.path.realpath(given)
     # the protected folders and, inside Claude Code, the working directory (see localfiles)
-    localfiles.check(path, cwd=base, env=os.environ if env is None else env, what="upload",
-                     allow_outside_cwd=True)
+    checked = localfiles.check(path, cwd=base, env=os.environ if env is None else env, what="upload",
+                               allow_outside_cwd=True)
     if any(real == root or real.startswith(root + os.sep) for root in PSEUDO_ROOTS):
         raise InvalidInput(f"{path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; such files "
                            "are never uploaded")
@@ -299,6 +299,11 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise InvalidInput(f"cannot open {path!r} ({exc.strerror})") from None
+    try:
+        localfiles.opened_as_checked(fd, checked, "upload", path)
+    except InvalidInput:
+        os.close(fd)
+        raise
     st = os.fstat(fd)
     fstype = _filesystem_type(st.st_dev)
     if fstype in PSEUDO_FILESYSTEMS:

@@ -99,3 +99,41 @@ def test_uploads_never_come_from_protected_places(ip, emu, dirs, path):
     emu.clear_journal()
     r = ip("upload_attachment.py", path.format(home=home), "--allow-outside-cwd")
     assert r.rc == 2 and emu.journal == [] and "SECRET" not in r.out + r.err
+
+
+@pytest.mark.parametrize("dest", [".claude", ".git/hooks", "dl/.hidden", ".vscode"])
+def test_downloads_never_land_in_the_projects_hidden_folders(ip, emu, dirs, dest):
+    """Claude Code's sandbox guards .claude/settings.json, hooks, .git/config ... only inside the sandbox; a
+    script outside it would create them for real (a project hook runs in the next session, unsandboxed)."""
+    os.makedirs(dirs["work"] / dest, exist_ok=True)
+    sid = emu.create_session_direct(emu.org_id, prompt="p", title="t")["session_id"]
+    emu.clear_journal()
+    for env in (CC, {}):
+        r = ip("list_attachments.py", sid, "--download", dest, env=env)
+        assert r.rc == 2 and "hidden folder" in r.err, (r.out, r.err)
+    assert emu.journal == []
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_caught(ip, emu, dirs, monkeypatch):
+    """The race an attacker's background process could run: the path is checked, then a folder on the way
+    becomes a symlink to a protected place before the open."""
+    from devin_plugin import localfiles
+    home, work = plant(dirs, emu)
+    (work / "real").mkdir()
+    (work / "real" / ".credentials.json").write_text("harmless")
+    original = localfiles.check
+
+    def check_then_swap(*a, **kw):
+        real = original(*a, **kw)
+        (work / "real").rename(work / "was-real")
+        os.symlink(home / ".claude", work / "real")
+        return real
+    monkeypatch.setattr(localfiles, "check", check_then_swap)
+    r = ip("create_session.py", "--title", "t", "--dry-run", "--prompt-file", "real/.credentials.json", env=CC)
+    assert r.rc == 2 and "changed while it was checked" in r.err, (r.out, r.err)
+    assert "SECRET" not in r.out + r.err
+
+
+def test_claude_keys_are_masked_in_every_output():
+    from devin_plugin import redact
+    assert redact.redact("token sk-ant-oat01-AbC_123-xyz, sk-ant-api03-Q9zz and sk-ant-ab") == "token ***, *** and sk-ant-ab"

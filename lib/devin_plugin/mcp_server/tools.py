@@ -118,7 +118,7 @@ def t_attachments(call: Call) -> dict:
 def t_download(call: Call) -> dict:
     from .. import downloads, localfiles
     base = upload_base_dir(call.env)
-    target = localfiles.check(call.args["dir"], cwd=base, env=call.env, what="dir")
+    target = localfiles.check(call.args["dir"], cwd=base, env=call.env, what="dir", writing=True)
     client = call.client(600)
     result = sessions.list_attachments(client, call.session())
     result["downloads"] = downloads.save(client, result["items"], target)
