@@ -136,4 +136,5 @@ def test_a_folder_swapped_for_a_symlink_after_the_check_is_caught(ip, emu, dirs,
 
 def test_claude_keys_are_masked_in_every_output():
     from devin_plugin import redact
-    assert redact.redact("token sk-ant-oat01-AbC_123-xyz, sk-ant-api03-Q9zz and sk-ant-ab") == "token ***, *** and sk-ant-ab"
+    text = "token sk-ant-oat01-AbC_123-xyz, sk-ant-api03-Q9zz and sk-ant-ab"
+    assert redact.redact(text) == "token ***, *** and sk-ant-ab"
