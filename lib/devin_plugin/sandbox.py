@@ -33,9 +33,10 @@ EXEMPT_SCRIPTS = ("archive_session", "check_setup", "create_session", "get_sessi
 # Folders no sandboxed command may write even when the project folder holds them (Claude Code started in
 # the home folder): the token and the user's policy, the plugin's environment and state, Python's user
 # site-packages (a .pth file there runs in every later Python, the plugin's scripts included), and
-# Claude Code's own folder (where the installed plugin lives).
+# Claude Code's own folder (where the installed plugin lives), and ~/.local/bin (often early on PATH, where
+# a planted python3 would run in place of the interpreter of an exempt call).
 DENY_WRITE = ("~/.config/devin", "~/.config/devin-plugin", "~/.local/share/devin-plugin",
-              "~/.local/state/devin-plugin", "~/.local/lib", "~/.claude")
+              "~/.local/state/devin-plugin", "~/.local/lib", "~/.local/bin", "~/.claude")
 DENY = ("Read(~/.config/devin/**)", "Edit(~/.config/devin/**)", "Edit(~/.config/devin-plugin/**)",
         f"Read({CREDENTIALS_FILE})", "Edit(~/.claude/settings.json)", "Edit(~/.claude/session-env/**)")
 
