@@ -378,7 +378,8 @@ def test_wait_stops_when_done_for_now_and_only_reads(emu, run):
 def test_wait_times_out_while_working(emu, run):
     sid = new_session(run)["session_id"]
     emu.clock.advance(8)
-    r = run("wait_session.py", sid, "--json", "--interval", "0.1", "--timeout", "0.5")
+    # 1.5 s leaves room for two polls on a loaded machine (0.5 s once gave one poll under mutmut's load)
+    r = run("wait_session.py", sid, "--json", "--interval", "0.1", "--timeout", "1.5")
     assert r.rc == 0 and r.json["wait"]["outcome"] == "timeout" and r.json["wait"]["polls"] >= 2
 
 
