@@ -25,16 +25,13 @@ a problem shows in /devin:setup, which names it. Stdlib only; runs under `python
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 
-TOKEN = re.compile(r"cog_[\x21-\x7e]{8,1024}")
-ORG_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
-
-
-def token_path(env: dict[str, str]) -> str:
-    return os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config", "devin", "token")
+# Run as `python3 -I -S`: the plugin's lib/ is not on the path. The token's place and shape are the
+# scripts' own (devin_plugin.config), so what this writes is exactly what they read.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib"))
+from devin_plugin import config  # noqa: E402
 
 
 def _private_dir(path: str) -> None:
@@ -88,14 +85,14 @@ def export_org(env_file: str, org: str) -> None:
 
 def main(env: dict[str, str]) -> int:
     token = (env.get("CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN") or "").strip()
-    if TOKEN.fullmatch(token):
+    if config.TOKEN_PATTERN.fullmatch(token):
         try:
-            write_token(token_path(env), token)
+            write_token(str(config.default_token_file(env)), token)
         except OSError:
             pass  # /devin:setup reports a missing or unreadable token file
     org = (env.get("CLAUDE_PLUGIN_OPTION_DEVIN_ORG_ID") or "").strip()
     env_file = env.get("CLAUDE_ENV_FILE")
-    if env_file and ORG_ID.fullmatch(org) and not env.get("DEVIN_ORG_ID"):
+    if env_file and config.ORG_ID_PATTERN.fullmatch(org) and not env.get("DEVIN_ORG_ID"):
         try:
             export_org(env_file, org)
         except OSError:

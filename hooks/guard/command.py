@@ -28,11 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from itertools import pairwise
 
+from devin_plugin.locations import TOKEN_FILE as DEFAULT_TOKEN_FILE  # lib/ is on the path (guard_bash.py)
+
 from .shell import Heredoc, Parse, flat_commands, is_python, parse, program, unescape
 
 FREE_TEXT_SCRIPTS = {"create_session.py": "--prompt-file", "send_message.py": "--message-file"}
 TOKEN_VALUE_VARS = ("DEVIN_SERVICE_USER_TOKEN", "CLAUDE_PLUGIN_OPTION_DEVIN_TOKEN")
-DEFAULT_TOKEN_FILE = "~/.config/devin/token"   # where the SessionStart hook keeps the token
 # What separates one field or variable name from the next in JSON, URLs, shell and code: a name
 # spelled with spaces ("message as user id") counts only when it is all there is between two of these.
 _UNIT_BREAK = re.compile(r"[\"'`=:,;{}\[\]()<>|&?!#$/\\\n\r]")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from . import redact
+from . import locations, redact
 from .errors import ConfigError
 
 Env = Mapping[str, str]
@@ -21,9 +21,9 @@ DEFAULT_BASE = "https://api.devin.ai"
 API_VERSIONS = ("v3", "v3beta1")
 # A dedicated enterprise deployment has its own API host, api.<company>.devinenterprise.com.
 _ENTERPRISE_API = re.compile(r"api\.([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.devinenterprise\.com")
-_ORG_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
+ORG_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
 # Visible ASCII only: anything else could break or smuggle into the Authorization header.
-_TOKEN = re.compile(r"cog_[\x21-\x7e]{8,1024}")
+TOKEN_PATTERN = re.compile(r"cog_[\x21-\x7e]{8,1024}")
 TOKEN_HELP = ("Create a service user in Devin (Settings > Service users), give it the permissions you "
               "need, and give its cog_ token to the plugin: in Claude Code as the plugin's option "
               "(claude plugin configure), or in ~/.config/devin/token (or a file named by DEVIN_TOKEN_FILE) "
@@ -100,32 +100,26 @@ def parse_base_url(raw: str) -> BaseUrl:
 
 
 def default_token_file(env: Env) -> Path:
-    """~/.config/devin/token: where the plugin's SessionStart hook puts the token given as the plugin
-    option, and the file the README's sandbox settings hide (not XDG_CONFIG_HOME: those settings name it)."""
-    return _home(env) / ".config" / "devin" / "token"
+    """locations.TOKEN_FILE under HOME: where the plugin's SessionStart hook puts the token given as the
+    plugin option, and the file the README's sandbox settings hide (not XDG_CONFIG_HOME: they name it)."""
+    return home_dir(env) / locations.TOKEN_FILE.removeprefix("~/")
 
 
 def token_source(env: Env) -> str:
     """Where read_token() takes the token from, in the words of the setting."""
     if env.get("DEVIN_SERVICE_USER_TOKEN"):
         return "DEVIN_SERVICE_USER_TOKEN"
-    if env.get("DEVIN_TOKEN_FILE"):
-        return "DEVIN_TOKEN_FILE"
-    return str(default_token_file(env)).replace(str(_home(env)), "~", 1)
+    return "DEVIN_TOKEN_FILE" if env.get("DEVIN_TOKEN_FILE") else locations.TOKEN_FILE
 
 
 def read_token(env: Env) -> str:
     """The token: DEVIN_SERVICE_USER_TOKEN, else DEVIN_TOKEN_FILE's file, else ~/.config/devin/token."""
+    source = token_source(env)
     raw = env.get("DEVIN_SERVICE_USER_TOKEN")
-    source = "DEVIN_SERVICE_USER_TOKEN"
     if not raw:
-        path = env.get("DEVIN_TOKEN_FILE")
-        source = "DEVIN_TOKEN_FILE"
-        if not path:
-            default = default_token_file(env)
-            if not os.path.lexists(default):
-                raise ConfigError("no Devin token configured. " + TOKEN_HELP)
-            path, source = str(default), token_source(env)
+        path = env.get("DEVIN_TOKEN_FILE") or str(default_token_file(env))
+        if source == locations.TOKEN_FILE and not os.path.lexists(path):
+            raise ConfigError("no Devin token configured. " + TOKEN_HELP)
         raw = _read_token_file(path, source)
     token = raw.strip()
     redact.register_secret(token)
@@ -133,13 +127,13 @@ def read_token(env: Env) -> str:
     if token.startswith("apk_"):
         raise ConfigError(f"{source} holds an apk_ key of the legacy v1 API, which v3 does not accept. "
                           + TOKEN_HELP)
-    if not _TOKEN.fullmatch(token):
+    if not TOKEN_PATTERN.fullmatch(token):
         raise ConfigError(f"{source} does not look like a Devin service-user token (expected cog_ "
                           "followed by at least 8 visible ASCII characters, no spaces). " + TOKEN_HELP)
     return token
 
 
-def _read_token_file(path: str, source: str = "DEVIN_TOKEN_FILE") -> str:
+def _read_token_file(path: str, source: str) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except PermissionError as exc:
@@ -168,19 +162,19 @@ def _read_token_file(path: str, source: str = "DEVIN_TOKEN_FILE") -> str:
         raise ConfigError(f"{source} does not hold an ASCII token") from None
 
 
-def _home(env: Env) -> Path:
+def home_dir(env: Env) -> Path:
     return Path(env.get("HOME") or os.path.expanduser("~"))
 
 
 def state_dir(env: Env | None = None) -> Path:
     env = os.environ if env is None else env
-    base = env.get("XDG_STATE_HOME") or str(_home(env) / ".local" / "state")
+    base = env.get("XDG_STATE_HOME") or str(home_dir(env) / ".local" / "state")
     return Path(base) / "devin-plugin"
 
 
 def config_dir(env: Env | None = None) -> Path:
     env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(_home(env) / ".config")
+    base = env.get("XDG_CONFIG_HOME") or str(home_dir(env) / ".config")
     return Path(base) / "devin-plugin"
 
 
@@ -212,7 +206,7 @@ def load(env: Env | None = None, *, need_token: bool = True) -> Settings:
     if not org:
         raise ConfigError("DEVIN_ORG_ID is not set: every call is confined to one organization "
                           "(its id looks like org-abc123...; see Devin settings or check_setup.py)")
-    if not _ORG_ID.fullmatch(org):
+    if not ORG_ID_PATTERN.fullmatch(org):
         raise ConfigError("DEVIN_ORG_ID has an unexpected form (allowed: 4-64 letters, digits, '-' or '_')")
     token = None
     if need_token or env.get("DEVIN_SERVICE_USER_TOKEN") or env.get("DEVIN_TOKEN_FILE"):

@@ -18,27 +18,27 @@ from collections.abc import Mapping
 from .errors import InvalidInput
 
 PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+# Secrets Claude Code's sandbox lets commands read but that no script hands over for the agent.
+_SECRETS = ("~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc")
 
 
-def _home(env: Mapping[str, str]) -> str:
-    return env.get("HOME") or os.path.expanduser("~")
-
-
-def protected_dirs(env: Mapping[str, str]) -> list[str]:
-    """Folders no script reads from or writes to for the agent (as written, `~` for the home folder)."""
-    from . import boot, config
-    home = _home(env)
-    dirs = ["~/.claude", "~/.config/devin", "~/.config/devin-plugin", "~/.local/share/devin-plugin",
-            "~/.local/lib", "~/.local/state/devin-plugin", "~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc",
-            str(config.state_dir(env)), str(config.config_dir(env)), _ROOT]
-    dirs += [str(v) for v in boot.venv_candidates(env)]
-    out = []
+def protected_dirs(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(as written, resolved) for every folder no script reads from or writes to for the agent: what the
+    sandbox settings keep the agent from writing (sandbox.DENY_WRITE), the secrets above, the state and
+    configuration folders as configured, the plugin's folder and its environments."""
+    from . import boot, config, sandbox
+    home = str(config.home_dir(env))
+    dirs = [*sandbox.DENY_WRITE, *_SECRETS, str(config.state_dir(env)), str(config.config_dir(env)),
+            str(boot.ROOT), *map(str, boot.venv_candidates(env))]
+    out: dict[str, str] = {}
     for d in dirs:
-        shown = d.replace(home, "~", 1) if d.startswith(home + os.sep) else d
-        if shown not in out:
-            out.append(shown)
-    return out
+        shown = "~" + d[len(home):] if d.startswith(home + os.sep) else d
+        out.setdefault(shown, os.path.realpath(_expand(shown, home)))
+    return list(out.items())
+
+
+def _expand(path: str, home: str) -> str:
+    return os.path.join(home, path[2:]) if path.startswith("~/") else path
 
 
 def _under(path: str, root: str) -> bool:
@@ -62,20 +62,20 @@ def opened_as_checked(fd: int, real: str, what: str, path: str) -> None:
 
 
 def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outside_cwd: bool = False,
-          writing: bool = False) -> str:
+          writing: bool = False, outside_hint: str = "") -> str:
     """The resolved path of `path` (relative to `cwd`) if a script may use it for the agent; otherwise
     InvalidInput naming `what`, the path as given and what is allowed. Nothing is opened here: the
     caller opens the returned path and calls opened_as_checked. With `writing`, no part of the path
     inside the project may be hidden (.claude, .git, .vscode, ...): Claude Code's sandbox protects those
     from the agent's own commands, and a script outside the sandbox must not write there for it."""
+    from . import config
     base = os.path.realpath(cwd)
-    real = os.path.realpath(os.path.join(base, os.path.expanduser(path) if path.startswith("~/") else path))
+    given = os.path.abspath(os.path.join(base, _expand(path, str(config.home_dir(env)))))
+    real = os.path.realpath(given)
     if any(_under(real, root) for root in PSEUDO_ROOTS):
         raise InvalidInput(f"{what} {path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; "
                            "refused")
-    home = _home(env)
-    for shown in protected_dirs(env):
-        root = os.path.realpath(os.path.join(home, shown[2:]) if shown.startswith("~/") else shown)
+    for shown, root in protected_dirs(env):
         if _under(real, root):
             raise InvalidInput(f"{what} {path!r} is (or leads) inside {shown}, which holds credentials, the "
                                "plugin's configuration or its code; the plugin's scripts never read or write "
@@ -86,10 +86,13 @@ def check(path: str, *, cwd: str, env: Mapping[str, str], what: str, allow_outsi
             raise InvalidInput(f"{what} {path!r} is inside the project's hidden folder {hidden[0]!r}; Claude Code "
                                "protects such folders (.claude, .git, .vscode, ...) and the plugin never writes "
                                "there for the agent. Use a plain folder, e.g. devin-attachments.")
+    if _under(given, base) and not _under(real, base):
+        raise InvalidInput(f"{what} {path!r} is a symlink (or under one) that leads out of the working directory; "
+                           "refused")
     if not _under(real, base):
         if under_claude_code(env):
             raise InvalidInput(f"{what} {path!r} is outside the working directory; inside Claude Code the plugin's "
                                "scripts only use files in the project (a person can run the script in a terminal)")
         if not allow_outside_cwd:
-            raise InvalidInput(f"{what} {path!r} is outside the working directory; refused")
+            raise InvalidInput(f"{what} {path!r} is outside the working directory; refused{outside_hint}")
     return real

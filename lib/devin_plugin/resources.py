@@ -225,7 +225,6 @@ def delete_secret(client: Client, secret_id: str, *, dry_run: bool) -> dict:
 
 # -- attachments --------------------------------------------------------------------------------
 
-PSEUDO_ROOTS = ("/proc", "/sys", "/dev")
 PSEUDO_FILESYSTEMS = frozenset({"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
                                 "tracefs", "efivarfs", "configfs", "bpf", "pstore", "mqueue", "fusectl",
                                 "binfmt_misc", "autofs", "hugetlbfs", "rpc_pipefs", "nsfs"})
@@ -280,27 +279,16 @@ def open_upload(path: str, *, max_bytes: int, allow_outside_cwd: bool = False, c
     import os
     import stat
     from . import localfiles
-    base = os.path.realpath(cwd or os.getcwd())
-    given = os.path.abspath(os.path.join(base, path))
-    real = os.path.realpath(given)
-    # the protected folders and, inside Claude Code, the working directory (see localfiles)
-    checked = localfiles.check(path, cwd=base, env=os.environ if env is None else env, what="upload",
-                               allow_outside_cwd=True)
-    if any(real == root or real.startswith(root + os.sep) for root in PSEUDO_ROOTS):
-        raise InvalidInput(f"{path!r} is (or leads to) a pseudo-file under {', '.join(PSEUDO_ROOTS)}; such files "
-                           "are never uploaded")
-    inside = real == base or real.startswith(base + os.sep)
-    if given != real and not inside:
-        raise InvalidInput(f"{path!r} is a symlink (or under one) that leads out of the working directory; "
-                           "refused")
-    if not inside and not allow_outside_cwd:
-        raise InvalidInput(f"{path!r} is outside the working directory; pass --allow-outside-cwd to upload it")
+    # pseudo-files, protected folders, symlinks out of the working directory, and (inside Claude Code) any
+    # file outside it: one check for every file a script touches (see localfiles)
+    real = localfiles.check(path, cwd=cwd or os.getcwd(), env=os.environ if env is None else env, what="upload",
+                            allow_outside_cwd=allow_outside_cwd, outside_hint="; pass --allow-outside-cwd to upload it")
     try:
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise InvalidInput(f"cannot open {path!r} ({exc.strerror})") from None
     try:
-        localfiles.opened_as_checked(fd, checked, "upload", path)
+        localfiles.opened_as_checked(fd, real, "upload", path)
     except InvalidInput:
         os.close(fd)
         raise

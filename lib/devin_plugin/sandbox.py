@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-TOKEN_FILE = "~/.config/devin/token"
-CREDENTIALS_FILE = "~/.claude/.credentials.json"
-ROOT = Path(__file__).resolve().parents[2]
+from .boot import ROOT
+from .locations import CREDENTIALS_FILE, TOKEN_FILE
+
 # The scripts the commands and the skill run (every script but the MCP server's launcher).
 EXEMPT_SCRIPTS = ("archive_session", "check_setup", "create_session", "get_session", "knowledge",
                   "list_attachments", "list_messages", "list_sessions", "playbooks", "secrets", "send_message",

@@ -37,14 +37,11 @@ def run(env: Mapping[str, str], *, dry_run: bool = False, transport: Transport |
 
     add("python", sys.version_info >= (3, 10), f"{sys.version.split()[0]} at {sys.executable}")
     settings = None
-    base = None
     try:
-        base = config.parse_base_url(env.get("DEVIN_API_BASE") or config.DEFAULT_BASE)
-        add("DEVIN_API_BASE", True, base.origin)
+        add("DEVIN_API_BASE", True, config.parse_base_url(env.get("DEVIN_API_BASE") or config.DEFAULT_BASE).origin)
     except ConfigError as err:
         add("DEVIN_API_BASE", False, err.message)
         exit_code = 3
-    token = None
     try:
         token = config.read_token(env)
         source = config.token_source(env)

@@ -9,19 +9,16 @@ The script tests of tests/scripts run the same flows as processes, which mutatio
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 
 import pytest
-import requests
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPResponse
 
 from devin_emulator.permissions import USE_DEVIN_SESSIONS
 from devin_plugin import config, downloads, http, routes
 from devin_plugin.errors import ApiError, AuthError, ConfigError, InvalidInput, NetworkError, NotFound
+from transport_helpers import FunctionTransport
 
 R_FILE = "/v3/organizations/{org_id}/attachments/{attachment_id}/{file_name}"
 R_PRESIGNED = "/_presigned/{key}"
@@ -339,25 +336,6 @@ def test_a_download_past_the_deadline_is_cut(emu, tmp_path, direct):
 
 
 # -- the production shape: an https file host on another name ----------------------------------------------
-
-class FunctionTransport:
-    """Answers each prepared request with handler(request) -> (status, headers, body)."""
-
-    def __init__(self, handler):
-        self.handler, self.seen = handler, []
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.seen.append(request)
-        status, headers, body = self.handler(request)
-        resp = requests.Response()
-        resp.status_code, resp.headers = status, CaseInsensitiveDict(headers)
-        resp.url, resp.request = request.url, request
-        resp.raw = HTTPResponse(body=io.BytesIO(body), headers=headers, status=status, preload_content=False)
-        return resp
-
-    def close(self):
-        pass
-
 
 API_ENV = {"DEVIN_API_BASE": "https://api.devin.ai", "DEVIN_ORG_ID": "org-prod1",
            "DEVIN_SERVICE_USER_TOKEN": "cog_" + "p" * 40}

@@ -4,19 +4,16 @@ function in process, and a script run in process through cli.run takes the same 
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 
 import pytest
-import requests
-from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPResponse
 
 from conftest import ROOT, base_env
 from devin_plugin import config
 from devin_plugin.errors import ApiError, UnknownOutcome
 from devin_plugin.http import Client
+from transport_helpers import FunctionTransport
 
 sys.path.insert(0, str(ROOT / "tools"))
 from chaos import run_inprocess  # noqa: E402
@@ -26,23 +23,6 @@ ENV = {"DEVIN_API_BASE": "http://127.0.0.1:9", "DEVIN_ORG_ID": "org-seam",
        "DEVIN_SERVICE_USER_TOKEN": "cog_" + "s" * 40}
 
 
-class FunctionTransport:
-    """Answers each prepared request with handler(request) -> (status, headers, body bytes)."""
-
-    def __init__(self, handler):
-        self.handler, self.seen = handler, []
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.seen.append(request)
-        status, headers, body = self.handler(request)
-        resp = requests.Response()
-        resp.status_code, resp.headers = status, CaseInsensitiveDict(headers)
-        resp.url, resp.request = request.url, request
-        resp.raw = HTTPResponse(body=io.BytesIO(body), headers=headers, status=status, preload_content=False)
-        return resp
-
-    def close(self):
-        pass
 
 
 def ok_json(doc, status=200):
