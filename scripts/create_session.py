@@ -22,7 +22,11 @@ def build() -> cli.Parser:
     p.add_argument("--secret-id", action="append", help="stored secret id (repeatable); never secret values")
     p.add_argument("--structured-output-schema", metavar="FILE", help="JSON Schema (Draft 7) file for the result")
     cli.add_payload_options(p)
-    p.add_argument("--force-new", action="store_true", help="skip dedup and always create")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--force-new", action="store_true",
+                     help="create even when an active session has this title (skips dedup)")
+    how.add_argument("--follow-up", action="store_true",
+                     help="when an active session has this title and another task, send it this prompt as a message")
     p.add_argument("--dedup-days", type=float, default=7, metavar="N", help="dedup window in days (default 7)")
     return p
 
@@ -42,10 +46,12 @@ def main(inv: cli.Invocation) -> int:
         raise cli.InvalidInput("no task given: use --prompt-file PATH, --prompt-file - (standard input) or --prompt")
     inv.settings()
     result = sessions.create_session(inv.client(120), inv.policy(), payload, force_new=a.force_new,
+                                     follow_up=a.follow_up,
                                      dedup_days=a.dedup_days, settle_s=inv.dedup_settle_seconds(),
                                      dry_run=inv.dry_run, note=inv.note)
     head = ("Created Devin session " if result.get("is_new_session") else
-            "Found an active session with the same title (not created again): ")
+            "Sent the prompt as a message to the active session with this title: " if result.get("followed_up") else
+            "Found an active session with the same title and task (not created again): ")
     head += formatting.word(result.get("session_id"))
     return inv.emit_result(result, lambda: formatting.show_session(result, head))
 

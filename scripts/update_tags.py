@@ -12,7 +12,8 @@ def build() -> cli.Parser:
     cli.add_session_arg(p)
     p.add_argument("--add", action="append", default=[], metavar="TAG", help="add a tag (repeatable)")
     p.add_argument("--remove", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
-    p.add_argument("--set", action="append", metavar="TAG", help="replace all tags with these (repeatable)")
+    p.add_argument("--set", action="append", metavar="TAG",
+                   help="replace all tags with these (repeatable); the dedup tags are kept")
     return p
 
 

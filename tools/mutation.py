@@ -11,8 +11,9 @@ runs `mutmut run` over
 
   lib/devin_plugin/policy.py       every function
   lib/devin_plugin/http.py         every function
-  lib/devin_plugin/dedup.py        find_active_by_title, converge, reconcile_create, earliest_if_young,
-                                   active_with_title (the dedup logic)
+  lib/devin_plugin/dedup.py        find, _read, peers, same_task, converge, _sweep, made_since,
+                                   reconcile_create, earliest_if_young, normal_title, with_tags,
+                                   without_tags (the dedup logic)
   lib/devin_plugin/sessions.py     create_session (which runs it)
 
 and prints the score (killed / all mutants of those functions; "no tests" counts as survived) and
@@ -42,7 +43,8 @@ MUTATED = ["src/devin_plugin/policy.py", "src/devin_plugin/http.py", "src/devin_
            "src/devin_plugin/sessions.py"]
 SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*", "devin_plugin.sessions.x_create_session__mutmut_*"] + [
     f"devin_plugin.dedup.x_{name}__mutmut_*" for name in
-    ("find_active_by_title", "converge", "reconcile_create", "earliest_if_young", "active_with_title")]
+    ("find", "_read", "peers", "same_task", "converge", "_sweep", "made_since", "reconcile_create",
+     "earliest_if_young", "normal_title", "with_tags", "without_tags")]
 # In-process test files, run whole (tests/core/test_architecture.py and test_spec_diff.py are left out:
 # they read lib/ and run tools/spec_diff.py, which the scratch tree does not have).
 TESTS = ["tests/core/test_policy.py", "tests/core/test_policy_token.py", "tests/core/test_http_guard.py",

@@ -278,7 +278,17 @@ def session_filters(req: Request, enterprise: bool) -> dict:
         when = q_int(req, name)
         if when is not None:
             f[name] = when
+    if q_one(req, "is_archived") is not None:
+        f["is_archived"] = q_bool(req, "is_archived")
     return f
+
+
+def check_tags_allowed(store: Store, org_id: str, tags) -> None:
+    """An organization may restrict which tags its sessions carry (store.allowed_tags)."""
+    allowed = store.allowed_tags.get(org_id)
+    for t in tags or ():
+        if allowed is not None and t not in allowed:
+            raise ApiError(400, f"Tag {t!r} is not in this organization's allowed tags")
 
 
 # ---- /self ---------------------------------------------------------------------------------
@@ -336,6 +346,7 @@ def h_create_session(store: Store, req: Request) -> Response:
             and body["platform"] not in store.platforms:
         raise ApiError(400, f"Unrecognised platform {body['platform']!r}; valid labels: "
                             + ", ".join(store.platforms))
+    check_tags_allowed(store, org_id, body.get("tags"))
     tok = request_token(req)
     if body.get("create_as_user_id"):
         need(tok, P.IMPERSONATE_ORG_SESSIONS)
@@ -442,6 +453,7 @@ def h_get_tags(store: Store, req: Request) -> Response:
 def h_add_tags(store: Store, req: Request) -> Response:
     org_id = org_scope(store, req, P.MANAGE_ORG_SESSIONS)
     tags = _tags_body(req)
+    check_tags_allowed(store, org_id, tags)
     rec = store.find_session(req.params["devin_id"], org_id)
     rec.data["tags"] = list(dict.fromkeys(list(rec.data["tags"]) + list(tags)))
     store._touch(rec, store.now())
@@ -451,6 +463,7 @@ def h_add_tags(store: Store, req: Request) -> Response:
 def h_put_tags(store: Store, req: Request) -> Response:
     org_id = org_scope(store, req, P.MANAGE_ORG_SESSIONS)
     tags = _tags_body(req)
+    check_tags_allowed(store, org_id, tags)
     rec = store.find_session(req.params["devin_id"], org_id)
     rec.data["tags"] = list(dict.fromkeys(tags))
     store._touch(rec, store.now())

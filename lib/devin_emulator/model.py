@@ -124,6 +124,7 @@ class Store:
         self.done_message = "Done! I've finished the task. Let me know if you need anything else."
         self.default_reply = "Thanks, I've taken that into account and finished."
         self.platforms = ("linux", "windows")
+        self.allowed_tags: dict[str, frozenset[str]] = {}   # org_id -> the only tags its sessions may carry
         self.max_body_bytes = 10 * 2 ** 20
         self.max_attachment_bytes = 100 * 2 ** 20
         self._replies: collections.deque[str] = collections.deque()
@@ -258,7 +259,8 @@ class Store:
     def seed_sessions(self, org_id: str | None, n: int, *, title_prefix: str = "seeded",
                       status: str = "running", status_detail: str | None = "finished",
                       tags: Iterable[str] = (), created_at_start: float | None = None,
-                      spacing_s: float = 60, origin: str = "api") -> list[str]:
+                      spacing_s: float = 60, origin: str = "api",
+                      service_user_id: str | None = None) -> list[str]:
         org_id = org_id or DEFAULT_ORG_ID
         with self.lock:
             now = self.now()
@@ -272,7 +274,8 @@ class Store:
                     org_id, now,
                     {"prompt": f"{title_prefix} task {i}", "title": f"{title_prefix} {i}",
                      "status": status, "status_detail": status_detail, "tags": tags,
-                     "created_at": created, "updated_at": created, "origin": origin},
+                     "created_at": created, "updated_at": created, "origin": origin,
+                     "service_user_id": service_user_id},
                     post_prompt=False, last_activity=max(float(created), now))
                 ids.append(rec.data["session_id"])
             return ids
@@ -492,6 +495,7 @@ class Store:
         pb, sch = f.get("playbook_id"), f.get("schedule_id")
         ca, cb = f.get("created_after"), f.get("created_before")
         ua, ub = f.get("updated_after"), f.get("updated_before")
+        archived = f.get("is_archived")
         out = []
         for pool in pools:
             for rec in pool:
@@ -518,6 +522,8 @@ class Store:
                 if ua is not None and d["updated_at"] < ua:
                     continue
                 if ub is not None and d["updated_at"] >= ub:
+                    continue
+                if archived is not None and bool(d.get("is_archived")) != archived:
                     continue
                 out.append(rec)
         out.sort(key=lambda r: (r.data["created_at"], r.data["session_id"]), reverse=True)

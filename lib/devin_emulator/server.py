@@ -588,6 +588,12 @@ class Emulator(Store):
                 org_id=data.get("org_id"), permissions=data.get("permissions", ALL_PERMISSIONS),
                 enterprise=bool(data.get("enterprise", False)), token=data.get("token"),
                 user=data.get("user"))}
+        if name == "allowed_tags":
+            if data.get("tags") is None:
+                self.allowed_tags.pop(data["org_id"], None)
+            else:
+                self.allowed_tags[data["org_id"]] = frozenset(data["tags"])
+            return {"ok": True}
         if name == "seed_sessions":
             d = dict(data)
             return {"session_ids": self.seed_sessions(d.pop("org_id", None), int(d.pop("n")), **d)}

@@ -96,65 +96,141 @@ def list_messages(client: Client, session_id: str, *, limit: int | None = None, 
 # -- creating ------------------------------------------------------------------------------------
 
 def create_session(client: Client, policy: Policy, payload: dict, *, force_new: bool = False,
-                   dedup_days: float = 7, settle_s: float = 2.0, dry_run: bool = False, note: Note = _quiet) -> dict:
-    """Create a session unless an active one with the same title exists; never create twice."""
+                   follow_up: bool = False, dedup_days: float = 7, settle_s: float = 2.0, dry_run: bool = False,
+                   note: Note = _quiet) -> dict:
+    """Create a session unless an active one with the same title exists; never create twice, never
+    drop a task: the same title with a different prompt is refused unless `follow_up` (send the
+    prompt to that session) or `force_new` (create another)."""
+    if force_new and follow_up:
+        raise InvalidInput("--force-new and --follow-up exclude each other: --force-new creates a second session, "
+                           "--follow-up sends the prompt to the existing one. Nothing was sent.")
     payload = dict(payload)
-    if not payload.get("title") and isinstance(payload.get("prompt"), str):
+    derived = not payload.get("title") and isinstance(payload.get("prompt"), str)
+    if derived:
         payload["title"] = dedup.derive_title(payload["prompt"], policy.limit("title_max_chars"))
     policy.check("session_create", payload)
+    body = dedup.with_tags(payload)
+    if len(body["tags"]) > policy.limit("tags_max"):
+        raise InvalidInput(f"too many tags: {len(payload.get('tags') or [])} given, and the plugin adds two for "
+                           f"dedup ({', '.join(body['tags'][-2:])}); give at most {policy.limit('tags_max') - 2}. "
+                           "Nothing was sent.")
+    policy.check("session_create", body)
     from . import resources
     if not dry_run:
         client.ready_to_write()
     resources.check_ids_exist(client, payload, dry_run, note)
-    req = client.build("POST", routes.SESSIONS, body=payload, action="create_session", safe_to_repeat=False)
+    req = client.build("POST", routes.SESSIONS, body=body, action="create_session", safe_to_repeat=False)
+    title, prompt = payload["title"], payload["prompt"]
+    since = int(time.time() - dedup_days * 86400)
     if dry_run:
-        return req.preview(dedup=None if force_new else {"title": payload["title"], "window_days": dedup_days})
+        look = None if force_new else {"title": title, "window_days": dedup_days, "follow_up": follow_up,
+                                       "looks_up": dedup.tag_request(client, title, since).describe()}
+        return req.preview(dedup=look)
     client.ready_to_write()
-    title = payload["title"]
     started = time.time()
     from .locks import title_lock
-    with title_lock(client.settings.state_dir, client.settings.org_id, title, client.remaining()):
+    with title_lock(client.settings.state_dir, client.settings.org_id, dedup.normal_title(title),
+                    client.remaining()):
         if not force_new:
-            existing, info = dedup.find_active_by_title(client, title, days=dedup_days)
-            if existing:
-                existing = dedup.earliest_if_young(client, title, existing, days=dedup_days, settle_s=settle_s)
-                note(f"an active session with this title already exists ({word(existing.get('session_id'))}); "
-                     "returning it instead of creating another (use --force-new to create anyway)")
-                return dict(existing, is_new_session=False)
-            if not info["complete"]:
-                note(f"dedup: stopped looking after the {info['checked']} most recent sessions of the "
-                     f"last {dedup_days:g} days")
-        attempts = 1
-        try:
-            resp = client.send(req)
-            session, attempts = resp.data, resp.attempts
-        except UnknownOutcome as err:
-            session = dedup.reconcile_create(client, title, started, err, note)
-            attempts = 2  # the lost attempt may have made a session too
-        except RateLimited as err:
-            # Every attempt was answered 429, but a 429 can come after the server committed the create:
-            # look before answering, and keep the one that survives if any was made.
-            session = _after_rate_limit(client, title, started, err, note)
-            attempts = 2
+            search = dedup.find(client, title, since=since)
+            if search.found:
+                return _existing(client, policy, search.found, payload, derived=derived, follow_up=follow_up,
+                                 since=since, settle_s=settle_s, note=note)
+            for gap in search.gaps:
+                note(f"dedup: {gap}")
+        session, attempts, tagged = _send_create(client, req, payload, started, note)
     if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id", ""))):
         raise ApiError("the API answered the create without a usable session id")
     if force_new:
         if attempts > 1:  # an earlier attempt may have made one too: only this call's own, same principal
-            swept = dedup.sweep_own(client, title, session, since=started, days=dedup_days, note=note)
+            swept = dedup.sweep_own(client, title, prompt, session, since=started, tagged=tagged, note=note)
             if swept:
                 return dict(session, is_new_session=True, duplicates_ended=swept)
         return dict(session, is_new_session=True)
-    return dedup.converge(client, title, session, days=dedup_days, settle_s=settle_s, note=note,
+    return dedup.converge(client, title, prompt, session, since=since, tagged=tagged, settle_s=settle_s, note=note,
                           sweep_since=started if attempts > 1 else None)
+
+
+_STATE_WORDS = {"starting": "starting", "working": "working", "needs_user": "waiting for an answer",
+                "done_for_now": "done for now (a message continues it)", "asleep": "asleep (a message wakes it)"}
+
+
+def _state(session: dict) -> str:
+    return _STATE_WORDS.get(status_class(session), "active")
+
+
+def _existing(client: Client, policy: Policy, found: list[dict], payload: dict, *, derived: bool, follow_up: bool,
+              since: int, settle_s: float, note: Note) -> dict:
+    """Active sessions with this title exist: return the one with the same task, send the prompt to the
+    earliest with --follow-up, or refuse (nothing created or sent) rather than drop the task."""
+    title, prompt = payload["title"], payload["prompt"]
+    unknown = False
+    for s in found:
+        same = dedup.same_task(client, s, prompt)
+        if same:
+            s = dedup.earliest_if_young(client, title, prompt, s, since=since, tagged=True, settle_s=settle_s)
+            note(f"a session with this title and task is already {_state(s)} ({word(s.get('session_id'))}); "
+                 "returning it instead of creating another (--force-new creates another)")
+            return dict(s, is_new_session=False)
+        unknown = unknown or same is None
+    target = found[0]
+    sid = target["session_id"]
+    if follow_up:
+        message = {"message": prompt}
+        if payload.get("attachment_urls"):
+            message["attachment_urls"] = payload["attachment_urls"]
+        unsent = sorted(k for k in payload if k not in ("prompt", "title", "tags", "attachment_urls"))
+        if unsent:
+            note("--follow-up sends the prompt as a message; these fields apply only to a new session and were "
+                 f"not sent: {', '.join(unsent)}")
+        note(f"sending the prompt to the session with this title ({sid}, {_state(target)}) as a message")
+        send_message(client, policy, sid, message, note=note)
+        return dict(get_session(client, sid), is_new_session=False, followed_up=True)
+    why = "whose task could not be read" if unknown and len(found) == 1 else "with a different task"
+    origin = " (the title was taken from the prompt's first words)" if derived else ""
+    raise InvalidInput(
+        f"a session with the title {title!r}{origin} is already {_state(target)}: {sid}, {why}. Nothing was "
+        "created or sent. To send this prompt to that session as a message, run again with --follow-up "
+        "(MCP: follow_up: true); to start a second session with the same title, --force-new (MCP: force_new: "
+        "true); or give this task its own --title.")
+
+
+def _tags_refused(err: DevinError) -> bool:
+    """An organization can restrict tags; its refusal of the create names them."""
+    return err.http_status in (400, 403, 422) and "tag" in err.message.lower()
+
+
+def _send_create(client: Client, req: Request, payload: dict, started: float, note: Note) -> tuple[Any, int, bool]:
+    """Send the create: (session, attempts, whether it carries the dedup tags). An organization that
+    refuses the tags gets the caller's payload without them, and dedup then scans."""
+    title, prompt = payload["title"], payload["prompt"]
+    tagged = True
+    for _ in range(2):
+        try:
+            resp = client.send(req)
+            return resp.data, resp.attempts, tagged
+        except UnknownOutcome as err:
+            return dedup.reconcile_create(client, title, prompt, started, err, note, tagged=tagged), 2, tagged
+        except RateLimited as err:
+            # Every attempt was answered 429, but a 429 can come after the server committed the create:
+            # look before answering, and keep the one that survives if any was made.
+            return _after_rate_limit(client, title, prompt, started, err, note, tagged=tagged), 2, tagged
+        except DevinError as err:
+            if not tagged or not _tags_refused(err):
+                raise
+            note(f"this organization refused the dedup tags ({err.message}); creating the session without them. "
+                 "Dedup then finds it by scanning the newest sessions instead of by its tag.")
+            tagged = False
+            req = client.build("POST", routes.SESSIONS, body=dedup.without_tags(payload), action="create_session",
+                               safe_to_repeat=False)
+    raise AssertionError("unreachable")
 
 
 # -- changing ------------------------------------------------------------------------------------
 
-def _after_rate_limit(client: Client, title: str, started: float, err: RateLimited, note: Note) -> dict:
-    try:
-        found, _ = dedup.find_active_by_title(client, title, days=0, since=started - 10)
-    except DevinError:
-        found = None
+def _after_rate_limit(client: Client, title: str, prompt: str, started: float, err: RateLimited, note: Note, *,
+                      tagged: bool) -> dict:
+    found = dedup.made_since(client, title, prompt, started, tagged=tagged)
     if not found:
         raise err
     note(f"the create was answered 429, but a session with this title was made meanwhile "
@@ -346,7 +422,9 @@ def update_tags(client: Client, policy: Policy | None, session_id: str, *, add: 
             policy.check("session_tags", {"tags": group})
     new: Any
     if replace is not None:
-        method, new = "PUT", list(dict.fromkeys(replace))
+        # Read first: --set keeps the dedup tags (a session without them is found only by dedup's scan);
+        # --remove names them to drop them.
+        method, new = "PUT", None
     elif add and not remove:
         method, new = "POST", add
     else:
@@ -358,12 +436,20 @@ def update_tags(client: Client, policy: Policy | None, session_id: str, *, add: 
     if dry_run:
         extra = {} if new is not None else {"reads_first": get_tags(client, session_id, dry_run=True)["request"],
                                             "add": add, "remove": remove}
+        if replace is not None:
+            extra = dict(extra, set=list(dict.fromkeys(replace)),
+                         keeps="the dedup tags (dedup-title-*, dedup-prompt-*)")
+            extra.pop("add"), extra.pop("remove")
         return req.preview(**extra)
     client.ready_to_write()
     get_session(client, session_id)  # 404 for a session outside the org before any write
     if new is None:
         current = get_tags(client, session_id)["tags"]
-        new = [t for t in current if t not in remove] + [t for t in add if t not in current]
+        if replace is not None:
+            wanted = list(dict.fromkeys(replace))
+            new = wanted + [t for t in current if dedup.is_dedup_tag(t) and t not in wanted]
+        else:
+            new = [t for t in current if t not in remove] + [t for t in add if t not in current]
         policy.check("session_tags", {"tags": new})
         req.body = {"tags": new}
     try:

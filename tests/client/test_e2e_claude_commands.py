@@ -139,6 +139,24 @@ def test_delegate_passes_hostile_free_text_byte_for_byte_and_runs_none_of_it(cli
     assert (tmp_path / "work").is_dir()
 
 
+def test_delegate_again_with_another_task_is_refused_then_followed_up(client, emu):
+    """The same title with a new task: nothing is sent until the user chooses; --follow-up then sends the
+    task to the sleeping session as a message (a re-delegation never drops a task)."""
+    first = emu.create_session_direct(title="Fix flaky test", prompt="the first task", status="suspended",
+                                      status_detail="inactivity")["session_id"]
+    call = st.call_from(CMD / "delegate.md", "create_session.py",
+                        {"TITLE": "fix  FLAKY test", "OWNER/REPO": "acme/app", "N": "5"}, body="the refined task")
+    run = client("/devin:delegate the refined task", [bash(call), bash(call + " --follow-up")])
+    assert_clean(run)
+    refused, followed = run.tool_results()
+    assert first in refused and "different task" in refused and "--follow-up" in refused, refused
+    assert "asleep" in refused
+    assert emu.requests("POST", SESSIONS) == []
+    (m,) = emu.requests("POST", SESSION + "/messages")
+    assert m.json == {"message": "the refined task"} and m.path.endswith(first + "/messages")
+    assert first in followed and "Sent the prompt as a message" in followed, followed
+
+
 def test_message_passes_hostile_free_text_byte_for_byte(client, emu, tmp_path):
     sid = new_session(emu)
     emu.clock.advance(60)

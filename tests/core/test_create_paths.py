@@ -96,7 +96,7 @@ def test_an_unwritable_state_directory_stops_the_create_before_any_request(emu, 
     assert "state directory" in e.value.message and e.value.exit_code == 3
     assert emu.requests() == []  # the playbook check did not run either
     dry = sessions.create_session(c, pol, payload, dry_run=True)  # a dry run records nothing: it still works
-    assert dry["dry_run"] is True and dry["request"]["body"] == payload and emu.requests() == []
+    assert dry["dry_run"] is True and dry["request"]["body"] == dedup.with_tags(payload) and emu.requests() == []
 
 
 # -- warnings of the id checks ------------------------------------------------------------------------------------
@@ -174,6 +174,6 @@ def test_converge_after_a_repeated_create_keeps_ours_when_the_list_fails(emu, tm
     c = client(emu, tmp_path)
     mine = c.call("POST", routes.SESSIONS, body={"prompt": "p", "title": "t"}, safe_to_repeat=False).data
     emu.set_fault("GET", R_SESSIONS, "status", status=500, times=None)
-    out = dedup.converge(c, "t", mine, days=7, settle_s=0, sweep_since=time.time() - 1)
+    out = dedup.converge(c, "t", "p", mine, since=0, tagged=True, settle_s=0, sweep_since=time.time() - 1)
     assert out["session_id"] == mine["session_id"] and out["is_new_session"] is True
     assert "duplicates_ended" not in out and active(emu, "t") == [mine["session_id"]]

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from conftest import PYTHON, ROOT, SCRIPTS, base_env, sent
+from devin_plugin import dedup
 
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
 R_SESSION = R_SESSIONS + "/{devin_id}"
@@ -99,7 +100,8 @@ def test_tools_come_from_the_policy_with_annotations(env):
                             "list_attachments", "download_attachments"}
     assert info.name == "devin"
     create = by_name["create_session"].input_schema
-    assert {k: v for k, v in create["properties"].items() if k not in ("force_new", "dedup_days", "dry_run")} \
+    own = ("force_new", "follow_up", "dedup_days", "dry_run")
+    assert {k: v for k, v in create["properties"].items() if k not in own} \
         == pol.schema("session_create")["properties"]
     assert create["required"] == ["prompt"] and create["additionalProperties"] is False
     assert by_name["send_message"].input_schema["properties"]["message"] == \
@@ -165,13 +167,14 @@ def test_session_life_cycle_through_every_session_tool(emu, env, audit_lines):
     sid = r["create"]["session_id"]
     assert r["create"]["is_new_session"] is True and r["create"]["title"] == "flaky login"
     assert r["again"]["is_new_session"] is False and r["again"]["session_id"] == sid
-    assert any("already exists" in n for n in r["again"]["notes"])
+    assert any("this title and task is already" in n for n in r["again"]["notes"])
     assert len(emu.requests("POST", R_SESSIONS)) == 1
     assert r["get"]["session_id"] == sid and [s["session_id"] for s in r["list"]["items"]] == [sid]
     assert r["send"]["session_id"] == sid
     assert [m["message"] for m in r["messages"]["items"]][-2] == "Also add a regression test"
-    assert r["tags0"] == {"tags": ["ci"]} and r["tags1"] == {"tags": ["ci", "x1", "x2"]}
-    assert r["tags2"] == {"tags": ["x1", "x2"]} and r["tags3"] == {"tags": ["only"]}
+    kept = dedup.with_tags({"title": "flaky login", "prompt": TASK})["tags"]
+    assert r["tags0"] == {"tags": ["ci"] + kept} and r["tags1"] == {"tags": ["ci"] + kept + ["x1", "x2"]}
+    assert r["tags2"] == {"tags": kept + ["x1", "x2"]} and r["tags3"] == {"tags": ["only"] + kept}
     assert r["wait"]["wait"]["outcome"] in ("done_for_now", "needs_user")
     assert r["archive"]["outcome"] == "archived"
     assert r["dry"]["dry_run"] is True and r["dry"]["request"]["headers"]["Authorization"] == "Bearer ***"
@@ -270,6 +273,22 @@ def test_http_errors_become_tool_errors_with_the_contract_kind(emu, env, status,
     assert doc["http_status"] == status
     if status == 403:
         assert "ViewOrgSessions" in doc["message"]
+
+
+def test_a_second_task_under_one_title_is_refused_then_followed_up(emu, env):
+    first, refused, followed, both = calls(
+        env, ("create_session", {"prompt": "first task", "title": "One title"}),
+        ("create_session", {"prompt": "second task", "title": "one  TITLE"}),
+        ("create_session", {"prompt": "second task", "title": "one title", "follow_up": True}),
+        ("create_session", {"prompt": "x", "title": "one title", "follow_up": True, "force_new": True}))
+    sid = ok(first)["session_id"]
+    doc = err(refused, "invalid_input")
+    assert sid in doc["message"] and "follow_up: true" in doc["message"] and "force_new: true" in doc["message"]
+    got = ok(followed)
+    assert got["session_id"] == sid and got["followed_up"] is True and got["is_new_session"] is False
+    assert "exclude each other" in err(both, "invalid_input")["message"]
+    assert len(emu.requests("POST", R_SESSIONS)) == 1
+    assert [m.json["message"] for m in emu.requests("POST", R_SESSIONS + "/{devin_id}/messages")] == ["second task"]
 
 
 def test_unknown_outcome_network_and_config_kinds(emu, env, dirs):

@@ -18,7 +18,7 @@ from conftest import PYTHON, ROOT, SCRIPTS, base_env, run_script, wire
 
 sys.path.insert(0, str(ROOT / "tools"))
 
-from devin_plugin import config, output  # noqa: E402
+from devin_plugin import config, dedup, output  # noqa: E402
 from devin_plugin.errors import ConfigError  # noqa: E402
 
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
@@ -53,7 +53,16 @@ def test_create_then_duplicate_returns_the_existing_session(emu, run):
     assert first["is_new_session"] is True and first["title"] == TASK[:81].rsplit(" ", 1)[0]
     again = run("create_session.py", "--json", "--prompt-file", "-", input=TASK)
     assert again.rc == 0 and again.json["is_new_session"] is False
-    assert again.json["session_id"] == first["session_id"] and "already exists" in again.err
+    assert again.json["session_id"] == first["session_id"] and "this title and task is already" in again.err
+    other = run("create_session.py", "--json", "--prompt-file", "-", input=TASK + " Also the docs.")
+    assert other.rc == 2 and other.json["error"]["kind"] == "invalid_input"
+    assert first["session_id"] in other.json["error"]["message"] and "--follow-up" in other.json["error"]["message"]
+    followed = run("create_session.py", "--json", "--follow-up", "--prompt-file", "-", input=TASK + " Also the docs.")
+    assert followed.rc == 0 and followed.json["followed_up"] is True
+    assert followed.json["session_id"] == first["session_id"]
+    assert emu.messages_direct(first["session_id"])[-1]["message"] == TASK + " Also the docs."
+    both = run("create_session.py", "--json", "--follow-up", "--force-new", "--prompt", "x")
+    assert both.rc == 2 and "not allowed with argument" in both.err
     assert len(emu.requests("POST", R_SESSIONS)) == 1
     forced = run("create_session.py", "--json", "--force-new", "--prompt-file", "-", input=TASK)
     assert forced.json["is_new_session"] is True and forced.json["session_id"] != first["session_id"]
@@ -67,7 +76,7 @@ def test_dedup_ignores_ended_archived_and_old_sessions(emu, run):
     r = run("create_session.py", "--json", "--title", "T", "--prompt", "x")
     assert r.rc == 0 and r.json["is_new_session"] is True
     (post,) = emu.requests("POST", R_SESSIONS)
-    assert post.json == {"prompt": "x", "title": "T"}
+    assert post.json == dedup.with_tags({"prompt": "x", "title": "T"})
     assert int(emu.requests("GET", R_SESSIONS)[0].query["created_after"][0]) <= now - 7 * 86400 + 5
 
 
@@ -75,10 +84,10 @@ def test_dedup_window_is_bounded_and_says_so(emu, run):
     emu.seed_sessions(emu.org_id, 1300, spacing_s=1, created_at_start=emu.clock.now() - 2000)
     r = run("create_session.py", "--json", "--title", "needle", "--prompt", "x")
     assert r.rc == 0 and r.json["is_new_session"] is True
-    assert "stopped looking after the 1000 most recent" in r.err
+    assert "read only among the window's 1,000 newest sessions" in r.err
     post_at = emu.journal.index(emu.requests("POST", R_SESSIONS)[0])
     gets = [e for e in emu.journal[:post_at] if e.method == "GET"]
-    assert len(gets) == 5 and all(g.query["first"] == ["200"] for g in gets)
+    assert len(gets) == 1 + 5 + 1 and all(g.query["first"] == ["200"] for g in gets)  # tag, 1,000, people
 
 
 def test_concurrent_creates_on_one_machine_make_one_session(emu, dirs):
@@ -132,7 +141,9 @@ def test_create_sends_exactly_the_options(emu, run, dirs):
     assert r.rc == 0, r.all
     (post,) = emu.requests("POST", R_SESSIONS)
     assert post.json == {"prompt": "line one\nline two $(rm -rf /) `x` 'q' \"dq\"\n", "title": "Opts",
-                         "tags": ["a", "b"], "repos": ["acme/web"], "max_acu_limit": 5,
+                         "tags": ["a", "b", dedup.title_tag("Opts"),
+                                  dedup.prompt_tag("line one\nline two $(rm -rf /) `x` 'q' \"dq\"\n")],
+                         "repos": ["acme/web"], "max_acu_limit": 5,
                          "attachment_urls": ["https://app.devin.ai/attachments/u/f.txt"],
                          "structured_output_schema": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
                          "devin_mode": "fast", "structured_output_required": False}
@@ -194,7 +205,7 @@ def test_dry_run_sends_nothing_and_masks_the_token(emu, run):
     doc = r.json
     assert doc["request"]["method"] == "POST" and doc["request"]["headers"]["Authorization"] == "Bearer ***"
     assert doc["request"]["url"] == f"{emu.url}/v3/organizations/{emu.org_id}/sessions"
-    assert doc["request"]["body"] == {"prompt": "x", "title": "dry"}
+    assert doc["request"]["body"] == dedup.with_tags({"prompt": "x", "title": "dry"})
     r = run("create_session.py", "--dry-run", "--prompt", "x", env={"DEVIN_SERVICE_USER_TOKEN": None})
     assert r.rc == 0 and "Bearer ***" in r.out and emu.journal == []
 
@@ -340,14 +351,20 @@ def test_terminate_and_archive_report_what_happened(emu, run, audit_lines):
 
 
 def test_tags_add_remove_set_and_list(emu, run):
-    sid = new_session(run, TASK, "--tag", "start")["session_id"]
+    created = new_session(run, TASK, "--tag", "start")
+    sid, kept = created["session_id"], created["tags"][1:]
+    assert kept == dedup.with_tags({"title": created["title"], "prompt": TASK})["tags"]
     r = run("update_tags.py", sid, "--json", "--add", "x", "--add", "y")
-    assert r.json == {"tags": ["start", "x", "y"]} and emu.requests("POST", R_TAGS)[0].json == {"tags": ["x", "y"]}
+    assert r.json == {"tags": ["start", *kept, "x", "y"]}
+    assert emu.requests("POST", R_TAGS)[0].json == {"tags": ["x", "y"]}
     r = run("update_tags.py", sid, "--json", "--remove", "x")
-    assert r.json == {"tags": ["start", "y"]} and emu.requests("PUT", R_TAGS)[0].json == {"tags": ["start", "y"]}
+    assert r.json == {"tags": ["start", *kept, "y"]}
+    assert emu.requests("PUT", R_TAGS)[0].json == {"tags": ["start", *kept, "y"]}
     r = run("update_tags.py", sid, "--json", "--set", "only")
-    assert r.json == {"tags": ["only"]}
-    assert run("update_tags.py", sid, "--json").json == {"tags": ["only"]}
+    assert r.json == {"tags": ["only", *kept]}  # --set keeps the dedup tags
+    assert run("update_tags.py", sid, "--json").json == {"tags": ["only", *kept]}
+    r = run("update_tags.py", sid, "--json", "--remove", kept[0])
+    assert r.json == {"tags": ["only", kept[1]]}  # named, a dedup tag goes
     r = run("update_tags.py", sid, "--json", "--add", "bad tag")
     assert r.rc == 2
 

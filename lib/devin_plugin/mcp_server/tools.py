@@ -37,6 +37,7 @@ RESOURCE_ID_ARG = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127
 def t_create(call: Call) -> dict:
     result = sessions.create_session(call.client(120), call.policy(), call.payload,
                                      force_new=bool(call.args.get("force_new")),
+                                     follow_up=bool(call.args.get("follow_up")),
                                      dedup_days=call.args.get("dedup_days", 7),
                                      settle_s=call.dedup_settle_seconds(), dry_run=call.dry_run, note=call.note)
     return call.with_notes(result)
@@ -238,12 +239,15 @@ def tools(policy: Policy) -> list[Tool]:
     pb, note = resources.PLAYBOOK, resources.NOTE
     return [
         Tool("create_session", "Create a Devin session",
-             "Create a Devin session for a well-scoped task, deduplicated by title: an active session with the same "
-             "title from the last dedup_days days is returned instead (is_new_session false). Fields are the payload "
-             "policy's; impersonation and inline secrets are refused. Costs ACUs.",
+             "Create a Devin session for a well-scoped task, deduplicated by title (case and spaces ignored): an "
+             "active session with the same title and prompt is returned instead (is_new_session false); the same "
+             "title with another prompt is refused unless follow_up or force_new. Fields are the payload policy's; "
+             "impersonation and inline secrets are refused. Costs ACUs.",
              t_create, endpoint="session_create",
              options={"force_new": {"type": "boolean", "default": False,
                                     "description": "skip dedup and always create (only when the user asked)"},
+                      "follow_up": {"type": "boolean", "default": False,
+                                    "description": "same title, another prompt: send the prompt to that session"},
                       "dedup_days": {"type": "number", "exclusiveMinimum": 0, "maximum": limits.DEDUP_DAYS_MAX,
                                      "default": 7},
                       "dry_run": DRY_RUN_ARG},
