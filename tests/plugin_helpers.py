@@ -276,7 +276,7 @@ def agentskills_bin() -> str | None:
 
 
 PLUGIN_PARTS = (".claude-plugin", "commands", "skills", "hooks", "lib", "policy", "scripts",
-                "requirements.txt",
+                "requirements.txt", "requirements-mcp.txt", ".mcp.json",
                 "LICENSE", "README.md")
 
 

@@ -33,13 +33,14 @@ def _have_deps() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in NEEDED)
 
 
-def ensure_environment() -> None:
-    """Run under the plugin's own environment when there is one; otherwise say what to run."""
+def ensure_environment(*, exit_if_missing: bool = True) -> bool:
+    """Run under the plugin's own environment when there is one; otherwise say what to run (or, without
+    `exit_if_missing`, answer False and let the caller decide)."""
     in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
     if in_venv and _is_own_venv():
-        return  # set up by setup_env.py or dev.py from the pinned requirements: no need to probe
+        return True  # set up by setup_env.py or dev.py from the pinned requirements: no need to probe
     if in_venv and _have_deps():
-        return
+        return True
     if not os.environ.get("DEVIN_PLUGIN_REEXEC"):
         for venv in venv_candidates():
             python = venv / "bin" / "python"
@@ -47,7 +48,9 @@ def ensure_environment() -> None:
                 os.environ["DEVIN_PLUGIN_REEXEC"] = "1"
                 os.execv(str(python), [str(python), *sys.argv])
     if _have_deps():
-        return
+        return True
+    if not exit_if_missing:
+        return False
     sys.stderr.write("devin: config: the plugin's Python dependencies are not installed; run /devin:setup "
                      f"(or: python3 {ROOT / 'scripts' / 'setup_env.py'})\n")
     sys.exit(3)

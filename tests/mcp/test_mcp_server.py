@@ -450,15 +450,23 @@ def test_nothing_but_the_server_imports_the_sdk():
                                  script.read_text(), re.M), script.name
 
 
-def test_entry_point_says_what_to_install_without_the_extra(tmp_path):
+def test_entry_point_without_the_extra_connects_with_no_tools_and_says_what_to_install(tmp_path):
     """The same interpreter with `mcp` hidden (sys.modules['mcp'] = None makes find_spec say None)."""
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['mcp'] = None\n")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(tmp_path)}
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2099-01-01"}}
+    lines = [json.dumps(init), json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+             json.dumps({"jsonrpc": "2.0", "id": 3, "method": "resources/list"}), "x" * (2 << 20), "{",
+             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})]
     proc = subprocess.run([PYTHON, str(SERVER)], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=60)
-    assert proc.returncode == 3, proc.stdout + proc.stderr
+                          input="\n".join(lines) + "\n", timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # it connects, with no tools, and says why
     assert proc.stderr.startswith("devin: config:") and "setup_env.py --with-mcp" in proc.stderr
-    assert proc.stdout == ""
+    first, tools, unknown, huge, broken = (json.loads(x) for x in proc.stdout.splitlines())
+    assert first["result"]["protocolVersion"] == "2025-11-25" and "--with-mcp" in first["result"]["instructions"]
+    assert "optional" in first["result"]["instructions"] and tools["result"] == {"tools": []}
+    assert unknown["error"]["code"] == -32601 and huge["error"]["code"] == -32600
+    assert broken["error"]["code"] == -32700
 
 
 
