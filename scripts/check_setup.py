@@ -3,8 +3,10 @@
 GET requests only.
 
 Prints what is missing and how to fix it, including which of the README's sandbox settings are not in
-place. Exit 0 when ready, 3 for configuration problems, 4 when the API refuses the token or it
-cannot read the org's sessions.
+place. When DEVIN_ORG_ID is missing or names another organization than the token's, it says which
+organization the token belongs to (GET /v3/self) and the exact setting to change. Exit 0 when ready,
+3 for configuration problems (a missing or wrong DEVIN_ORG_ID included), 4 when the API refuses the
+token or it cannot read the org's sessions.
 """
 
 import sys

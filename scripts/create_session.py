@@ -49,6 +49,7 @@ def main(inv: cli.Invocation) -> int:
                                      follow_up=a.follow_up,
                                      dedup_days=a.dedup_days, settle_s=inv.dedup_settle_seconds(),
                                      dry_run=inv.dry_run, note=inv.note)
+    inv.remember_created(result)  # `last` names it from now on
     head = ("Created Devin session " if result.get("is_new_session") else
             "Sent the prompt as a message to the active session with this title: " if result.get("followed_up") else
             "Found an active session with the same title and task (not created again): ")

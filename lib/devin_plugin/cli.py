@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -63,7 +64,8 @@ def verb_parser(prog: str, description: str | None) -> tuple[Parser, Any, argpar
 
 def add_session_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", metavar="SESSION",
-                   help="devin-<32 hex>, the bare 32 hex, or a https://app.devin.ai/sessions/<32 hex> URL")
+                   help="devin-<32 hex>, the bare 32 hex, a https://app.devin.ai/sessions/<32 hex> URL, or last "
+                        "(the newest session created on this machine)")
 
 
 def add_free_text(p: argparse.ArgumentParser, what: str, help_what: str) -> None:
@@ -101,6 +103,9 @@ class Invocation(Context):
         self.json = json_mode
         self._stdin = stdin
         self._stdin_used = False
+        # Which option set each payload field (errors name it: the user typed --max-acu, not max_acu_limit).
+        self.field_origins: dict[str, str] = {}
+        self._free_text_used: dict[str, str] = {}
 
     # inputs
     def read_stdin(self, what: str) -> str:
@@ -138,6 +143,7 @@ class Invocation(Context):
         if value is not None and path is not None:
             raise InvalidInput(f"give the {what} either inline or from a file, not both")
         text = self.read_text(path, f"--{what}-file") if path is not None else value
+        self._free_text_used[attr] = f"--{what}-file" if path is not None else f"--{what}"
         if text is not None and not text.strip():
             raise InvalidInput(f"the {what} is empty")
         return text
@@ -153,9 +159,17 @@ class Invocation(Context):
             if not isinstance(doc, dict):
                 raise InvalidInput("--payload-file must hold a JSON object of fields")
             payload.update(doc)
-        payload.update(parse_fields(getattr(self.args, "field", None) or []))
-        payload.update({k: v for k, v in options.items() if v is not None})
+            self.field_origins.update(dict.fromkeys(map(str, doc), "--payload-file"))
+        fields = parse_fields(getattr(self.args, "field", None) or [])
+        payload.update(fields)
+        self.field_origins.update(dict.fromkeys(fields, "--field"))
+        named = {k: v for k, v in options.items() if v is not None}
+        payload.update(named)
+        self.field_origins.update({k: self._option_of(k) for k in named})
         return payload
+
+    def _option_of(self, field: str) -> str:
+        return self._free_text_used.get(field) or OPTION_OF_FIELD.get(field) or "--" + field.replace("_", "-")
 
     def session(self) -> str:
         """The SESSION argument, normalised (after the settings, so a config error comes first)."""
@@ -195,6 +209,30 @@ def strict_json(text: str, what: str) -> Any:
         raise InvalidInput(f"{what} is not valid JSON ({exc})") from None
 
 
+# The option that sets each payload field, where it is not --FIELD-NAME (the field's name with dashes).
+OPTION_OF_FIELD = {"tags": "--tag", "repos": "--repo", "max_acu_limit": "--max-acu", "knowledge_ids": "--knowledge-id",
+                   "secret_ids": "--secret-id", "attachment_urls": "--attachment-url"}
+# "field max_acu_limit", "field 'bypass_approval'", "field tags/0": how policy.py names a field.
+_FIELD_REF = re.compile(r"\bfield (['\"]?)([A-Za-z_][A-Za-z0-9_]{0,63})\1((?:/[0-9]+)*)")
+_LEADING_FIELD = re.compile(r"^([a-z_]{1,64}) (?=is |must |has )")
+
+
+def in_user_words(message: str, origins: dict[str, str]) -> str:
+    """An error about payload fields, reworded to name what the user typed: `--max-acu` rather than
+    max_acu_limit, `--tag (value 2)` rather than tags/1. A field given as --field KEY=... is named as
+    typed already; one from --payload-file is said to come from it."""
+    def named(text: str, name: str, index: str) -> str:
+        origin = origins.get(name)
+        if origin == "--payload-file":
+            return text + " of --payload-file"
+        if origin is None or origin == "--field":
+            return text
+        return origin + (f" (value {int(index.split('/')[1]) + 1})" if index else "")
+
+    message = _FIELD_REF.sub(lambda m: named(m.group(0), m.group(2), m.group(3)), message)
+    return _LEADING_FIELD.sub(lambda m: named(m.group(1), m.group(1), "") + " ", message)
+
+
 def parse_fields(items: list[str]) -> dict:
     """--field KEY=JSON (a bare word is taken as a string), each key once."""
     out: dict = {}
@@ -224,6 +262,7 @@ def run(main: Main, build: Callable[[], Parser], argv: list[str] | None = None, 
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
     json_mode = "--json" in argv
+    inv: Invocation | None = None
     with output.redirect(stdout or sys.stdout, stderr or sys.stderr):
         try:
             p = build()
@@ -233,6 +272,8 @@ def run(main: Main, build: Callable[[], Parser], argv: list[str] | None = None, 
                              transport=transport)
             return main(inv) or 0
         except DevinError as err:
+            if inv is not None and inv.field_origins and isinstance(err, (InvalidInput, PolicyError)):
+                err.message = in_user_words(err.message, inv.field_origins)
             output.emit_error(err, json_mode)
             return err.exit_code
         except KeyboardInterrupt:
@@ -253,4 +294,4 @@ def _stdin_bytes() -> IO[bytes]:
 
 __all__ = ["Parser", "Invocation", "InvalidInput", "run", "parser", "verb_parser", "add_session_arg",
            "add_free_text", "add_payload_options", "add_limit", "check_limit", "strict_json", "parse_fields",
-           "limits", "formatting"]
+           "in_user_words", "limits", "formatting"]

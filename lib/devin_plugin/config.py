@@ -195,19 +195,30 @@ class Settings:
         return self.base.origin
 
 
-def load(env: Env | None = None, *, need_token: bool = True) -> Settings:
-    """Read and check the configuration. need_token=False lets --dry-run show a request without one."""
+def org_id_problem(org: str) -> str | None:
+    """Why this DEVIN_ORG_ID value cannot be used, or None."""
+    if not org:
+        return ("DEVIN_ORG_ID is not set: every call is confined to one organization (its id looks like "
+                "org-abc123...; check_setup.py names the organization your token belongs to)")
+    if not ORG_ID_PATTERN.fullmatch(org):
+        return "DEVIN_ORG_ID has an unexpected form (allowed: 4-64 letters, digits, '-' or '_')"
+    return None
+
+
+def load(env: Env | None = None, *, need_token: bool = True, need_org: bool = True) -> Settings:
+    """Read and check the configuration. need_token=False lets --dry-run show a request without one;
+    need_org=False is for check_setup alone, whose GET /self has no org in its path and names the token's org."""
     env = os.environ if env is None else env
     base = parse_base_url(env.get("DEVIN_API_BASE") or DEFAULT_BASE)
     version = (env.get("DEVIN_API_VERSION") or "v3").strip()
     if version not in API_VERSIONS:
         raise ConfigError(f"DEVIN_API_VERSION must be one of {', '.join(API_VERSIONS)}")
     org = (env.get("DEVIN_ORG_ID") or "").strip()
-    if not org:
-        raise ConfigError("DEVIN_ORG_ID is not set: every call is confined to one organization "
-                          "(its id looks like org-abc123...; see Devin settings or check_setup.py)")
-    if not ORG_ID_PATTERN.fullmatch(org):
-        raise ConfigError("DEVIN_ORG_ID has an unexpected form (allowed: 4-64 letters, digits, '-' or '_')")
+    problem = org_id_problem(org)
+    if problem and need_org:
+        raise ConfigError(problem)
+    if problem:
+        org = ""  # no org-scoped path can be built from these settings (http.Client.build refuses it)
     token = None
     if need_token or env.get("DEVIN_SERVICE_USER_TOKEN") or env.get("DEVIN_TOKEN_FILE"):
         token = read_token(env)

@@ -57,7 +57,17 @@ class Context:
 
     def session_id(self, raw: str) -> str:
         settings = next(iter(self._settings.values()), None) or self.settings(need_token=False)
+        if ids.is_last(raw):
+            from .recent import last_session
+            return last_session(settings.state_dir, settings.org_id)
         return ids.normalize_session_id(raw, settings.base.app_hosts())
 
     def dedup_settle_seconds(self) -> float:
         return config.dedup_settle_seconds(self.env)
+
+    def remember_created(self, result: dict) -> dict:
+        """After a create: a new session becomes `last` (anything else is left alone); returns `result`."""
+        from .recent import remember_created
+        settings = self.settings()
+        remember_created(settings.state_dir, settings.org_id, result, self.note)
+        return result

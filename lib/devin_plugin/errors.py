@@ -65,6 +65,25 @@ class ApiError(DevinError):
     kind, exit_code = "api_error", 8
 
 
+class WaitTimeout(DevinError):
+    """wait_session only: the wait ended while Devin is still working; only reads were sent. It carries
+    the session as last seen and the wait's summary, so the error document still says where things stand."""
+    kind, exit_code = "timeout", 9
+
+    def __init__(self, message: str, *, session: dict | None = None, wait: dict | None = None):
+        super().__init__(message)
+        self.session = session
+        self.wait = wait
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self.session is not None:
+            out["session"] = self.session
+        if self.wait is not None:
+            out["wait"] = self.wait
+        return out
+
+
 EXIT_CODES = {cls.kind: cls.exit_code for cls in
               (InvalidInput, PolicyError, ConfigError, AuthError, NotFound, RateLimited,
-               UnknownOutcome, NetworkError, ApiError)}
+               UnknownOutcome, NetworkError, ApiError, WaitTimeout)}

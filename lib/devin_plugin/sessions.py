@@ -74,9 +74,15 @@ def list_sessions(client: Client, *, limit: int = 10, fetch_all: bool = False, t
 
 
 def list_messages(client: Client, session_id: str, *, limit: int | None = None, after: str | None = None,
-                  max_items: int = MESSAGES_LIST_MAX, dry_run: bool = False) -> dict:
+                  max_items: int = MESSAGES_LIST_MAX, new: bool = False, remember: bool = False,
+                  dry_run: bool = False, note: Note = _quiet) -> dict:
     """Oldest first; `limit` keeps the last N. The end cursor is the last one seen, so a later call
-    with `after` continues where this one stopped."""
+    with `after` continues where this one stopped. `new` keeps only the messages after the last one
+    this machine showed for this org and session; `remember` records the newest one returned as shown
+    (a display does; an internal read, such as wait's, must not)."""
+    if new and after is not None:
+        raise InvalidInput("--new and --after exclude each other (MCP: new and after): --new continues after the "
+                           "last message shown on this machine, --after after a cursor. Nothing was sent.")
     req = first_page(client, "GET", routes.SESSION_MESSAGES, path={"devin_id": session_id}, max_items=max_items,
                      after=after, action="list_messages")
     if dry_run:
@@ -88,9 +94,17 @@ def list_messages(client: Client, session_id: str, *, limit: int | None = None, 
         items.extend(page)
         if new_cursor:
             cursor = new_cursor
+    from . import seen
+    state_dir, org = client.settings.state_dir, client.settings.org_id
+    shown_before = 0
+    if new:
+        items, shown_before = seen.after(items, seen.load(state_dir, org, session_id, note))
     if limit is not None:
         items = items[-limit:] if limit else []
-    return {"items": items, "has_next_page": has_next, "end_cursor": cursor}
+    if remember and items:
+        seen.save(state_dir, org, session_id, items[-1], note)
+    result = {"items": items, "has_next_page": has_next, "end_cursor": cursor}
+    return dict(result, new_only=True, shown_before=shown_before) if new else result
 
 
 # -- creating ------------------------------------------------------------------------------------
@@ -481,30 +495,208 @@ def _tags_v1(client: Client, session_id: str, method: str, tags: list, v3_error:
 
 # -- waiting -------------------------------------------------------------------------------------
 
+HEARTBEAT_S = 55.0               # a line on stderr at least once a minute while nothing changes
+EXCERPT_CHARS = 160              # a new Devin message, as one line of progress
+LAST_MESSAGE_MAX_CHARS = 8000    # Devin's last message in the result: a question fits, a flood does not
+
+
+class _Watch:
+    """What one wait remembers between polls, and its progress lines."""
+
+    def __init__(self, session_id: str, progress: Note, monotonic: Callable[[], float], since: float | None):
+        self.session_id, self.progress, self.monotonic, self.since = session_id, progress, monotonic, since
+        self.start = self.last_line = monotonic()
+        self.state: tuple[Any, Any] | None = None
+        self.session: dict = {}
+        self.stale: str | None = None       # why the state shown may be the previous turn's
+        self.saw_work = False                # a working state seen during this wait: a later stop is this turn's
+        self.devin_wrote = False             # a new Devin message seen during this wait: likewise
+        self.known: set[str] | None = None   # the messages seen so far (None before the first read)
+        self.unreadable_said = False
+
+    def elapsed(self) -> float:
+        return self.monotonic() - self.start
+
+    def say(self, text: str) -> None:
+        self.progress(f"[{self.elapsed():6.1f}s] {self.session_id}: {text}")
+        self.last_line = self.monotonic()
+
+    def heartbeat(self) -> None:
+        if self.stale:
+            self.say("still waiting for Devin to pick up the last message")
+        else:
+            self.say(f"still {_state(self.session)}; nothing new")
+
+
+def parse_since(raw: Any, option: str = "--since") -> float:
+    """The time a message was sent, in unix seconds: finite, not negative, and not more than a day ahead
+    (milliseconds given by mistake would make the wait ignore every state until its timeout)."""
+    import math
+    try:
+        value = float(raw) if not isinstance(raw, bool) else math.nan
+    except (TypeError, ValueError):
+        value = math.nan
+    now = time.time()
+    if not (math.isfinite(value) and 0 <= value <= now + 86400):
+        raise InvalidInput(f"{option} takes the time the message was sent, in unix seconds (now is about "
+                           f"{int(now)}); {str(raw)[:40]!r} is not one. Nothing was sent.")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _source(message: Any) -> Any:
+    return message.get("source") if isinstance(message, dict) else None
+
+
+def _message_key(index: int, message: Any) -> str:
+    event = message.get("event_id") if isinstance(message, dict) else None
+    return event if isinstance(event, str) else f"#{index}"  # messages are append-only: a position is stable
+
+
+def _excerpt(text: Any) -> str:
+    """Devin's text as one line of progress: cleaned and masked before it is cut (a cut must never leave
+    half a token unmasked), white space folded, short, and quoted if it could pass for a fence marker."""
+    from . import output
+    if not isinstance(text, str):
+        return "(not text)"
+    flat = " ".join(output.safe(text).split())
+    if len(flat) > EXCERPT_CHARS:
+        flat = flat[:EXCERPT_CHARS - 1] + "…"
+    return output._inert(flat)  # the fence's own rule for a line that reads as a marker
+
+
+def _last_devin(messages: list | None) -> dict | None:
+    """Devin's newest message for the result: cleaned before it is cut, for the same reason as _excerpt."""
+    from . import output
+    for m in reversed(messages or []):
+        if _source(m) == "devin" and isinstance(m.get("message"), str):
+            text = output.safe(m["message"])
+            out = {k: m[k] for k in ("event_id", "created_at") if k in m}
+            out["message"] = text[:LAST_MESSAGE_MAX_CHARS]
+            if len(text) > LAST_MESSAGE_MAX_CHARS:
+                out["truncated_from_chars"] = len(text)
+            return out
+    return None
+
+
+def _poll_messages(client: Client, session_id: str, watch: _Watch) -> list | None:
+    """This poll's messages, or None when they cannot be read: the wait then follows the state alone
+    (and says so once) rather than fail on what is only a help."""
+    try:
+        return list_messages(client, session_id)["items"]
+    except DevinError as err:
+        if not watch.unreadable_said:
+            watch.say(f"cannot read the messages ({err.kind}); following the state only")
+            watch.unreadable_said = True
+        return None
+
+
+def _observe(watch: _Watch, session: dict, messages: list | None) -> None:
+    """A line when the state changes and one per new Devin message (API words outside a fence: plain
+    words, or a cleaned, one-line excerpt marked as Devin's)."""
+    watch.session = session
+    cls = status_class(session)
+    watch.saw_work = watch.saw_work or cls in ("starting", "working")
+    state = (session.get("status"), session.get("status_detail"))
+    if state != watch.state:
+        watch.say(f"{word(state[0])}" + (f" ({word(state[1])})" if state[1] else "") + f" - {cls.replace('_', ' ')}")
+        watch.state = state
+    if messages is None:
+        return
+    keys = [_message_key(i, m) for i, m in enumerate(messages)]
+    if watch.known is not None:
+        for key, m in zip(keys, messages, strict=True):
+            if key not in watch.known and _source(m) == "devin":
+                watch.devin_wrote = True
+                watch.say(f"new message from Devin (untrusted, excerpt): \u201c{_excerpt(m.get('message'))}\u201d")
+    watch.known = (watch.known or set()) | set(keys)
+
+
+def _user_spoke_last(messages: list) -> bool:
+    """Devin has written before and a user message came after its last one: Devin owes an answer."""
+    last = {"devin": -1, "user": -1}
+    for i, m in enumerate(messages):
+        if _source(m) in last:
+            last[_source(m)] = i
+    return last["devin"] >= 0 and last["user"] > last["devin"]
+
+
+def _stale(watch: _Watch, session: dict, messages: list | None) -> str | None:
+    """Why a stop state may be the previous turn's, still shown right after a message was sent (None:
+    it is this turn's). Only "needs you" and "done for now" can be left over: ended is final, and asleep
+    is the state a message wakes."""
+    if status_class(session) not in ("needs_user", "done_for_now") or watch.saw_work or watch.devin_wrote:
+        return None
+    if watch.since is not None:
+        updated = _number(session.get("updated_at"))
+        if updated is not None and updated < watch.since:
+            return "nothing has changed since the message was sent"
+        if messages is not None and not any(_source(m) == "devin" and (_number(m.get("created_at")) or 0) >= watch.since
+                                            for m in messages):
+            return "Devin has not written since the message was sent"
+    if messages is not None and _user_spoke_last(messages):
+        return "Devin has not answered the last message yet"
+    return None
+
+
+def _pause(watch: _Watch, until: float, sleep: Callable[[float], None]) -> None:
+    """Sleep until `until`, with a heartbeat line whenever HEARTBEAT_S pass without one."""
+    while True:
+        now = watch.monotonic()
+        if now >= until:
+            return
+        beat_at = watch.last_line + HEARTBEAT_S
+        if now >= beat_at:
+            watch.heartbeat()
+            continue
+        sleep(min(until, beat_at) - now)
+
+
+def _timed_out(watch: _Watch, session: dict, summary: dict, timeout_s: float) -> DevinError:
+    from .errors import WaitTimeout
+    state = word(session.get("status")) + (f"/{word(session.get('status_detail'))}"
+                                           if session.get("status_detail") else "")
+    why = (f"the session still shows its state from before the last message ({state}): {watch.stale}"
+           if watch.stale else f"Devin is still {_state(session)} ({state})")
+    wait_doc = dict({"outcome": "timeout"}, **summary, **({"stale_state": watch.stale} if watch.stale else {}))
+    return WaitTimeout(f"stopped waiting after {timeout_s:g} s; {why}. Only reads were sent; the session keeps "
+                       "running: wait again to keep following it.", session=session, wait=wait_doc)
+
+
 def wait(client_factory: Callable[[float], Client], session_id: str, *, timeout_s: float, interval_s: float,
-         max_interval_s: float = 60, progress: Note = _quiet, sleep: Callable[[float], None] = time.sleep,
-         monotonic: Callable[[], float] = time.monotonic, dry_run: bool = False) -> dict:
+         max_interval_s: float = 60, since: float | None = None, progress: Note = _quiet,
+         sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+         dry_run: bool = False) -> dict:
     """Poll until the session needs someone, is done for now, asleep or ended; never sends a write.
-    Each poll is get_session's request, so that is what a dry run shows."""
+    Returns the session with a "wait" summary (and "last_devin_message" where Devin wrote); raises
+    WaitTimeout when the timeout passes first. A "needs you" or "done for now" left over from before a
+    message the user just sent is not a stop (see _stale; `since` is that message's time). Each poll is
+    get_session's request, so that is what a dry run shows (the messages read alongside are a help)."""
     if dry_run:
         return get_session(client_factory(60.0), session_id, dry_run=True)
-    start = monotonic()
-    polls, delay, last = 0, max(0.01, interval_s), None
+    watch = _Watch(session_id, progress, monotonic, since)
+    deadline = watch.start + timeout_s
+    polls, delay = 0, max(0.01, interval_s)
     while True:
-        client = client_factory(max(1.0, min(60.0, timeout_s - (monotonic() - start) + 1)))
+        client = client_factory(max(1.0, min(60.0, deadline - monotonic() + 1)))
         session = get_session(client, session_id)
+        messages = _poll_messages(client, session_id, watch)
         polls += 1
+        _observe(watch, session, messages)
         cls = status_class(session)
-        state = (session.get("status"), session.get("status_detail"))
-        if state != last:
-            # API words on stderr, outside any fence: plain words only
-            progress(f"[{monotonic() - start:6.1f}s] {session_id}: {word(state[0])}"
-                     + (f" ({word(state[1])})" if state[1] else "") + f" - {cls.replace('_', ' ')}")
-            last = state
-        elapsed = monotonic() - start
-        if cls in STOP_CLASSES:
-            return dict(session, wait={"outcome": cls, "polls": polls, "elapsed_s": round(elapsed, 2)})
-        if elapsed + delay > timeout_s:
-            return dict(session, wait={"outcome": "timeout", "polls": polls, "elapsed_s": round(elapsed, 2)})
-        sleep(delay)
+        stale = _stale(watch, session, messages) if cls in STOP_CLASSES else None
+        summary = {"polls": polls, "elapsed_s": round(watch.elapsed(), 2)}
+        if cls in STOP_CLASSES and stale is None:
+            result = dict(session, wait={"outcome": cls, **summary})
+            last = _last_devin(messages)
+            return dict(result, last_devin_message=last) if last is not None else result
+        if stale and stale != watch.stale:
+            watch.say(f"this state is from before the last message ({stale}); waiting for Devin to pick it up")
+        watch.stale = stale
+        if monotonic() >= deadline:
+            raise _timed_out(watch, session, summary, timeout_s)
+        _pause(watch, min(monotonic() + delay, deadline), sleep)
         delay = min(max_interval_s, max(delay, delay * 1.5))

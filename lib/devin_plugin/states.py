@@ -1,4 +1,8 @@
-"""The vocabulary of a session's state: which statuses are active, what each means for the user."""
+"""The vocabulary of a session's state: which statuses are active, what each means for the user.
+
+Every script and tool names a state with the words of this module (CLASS_LABELS in tables and
+headlines, CLASS_WORDS where the user needs to know what to do next), never with its own.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,24 @@ BILLING_SUSPENSIONS = frozenset({"usage_limit_exceeded", "out_of_credits", "out_
                                  "total_session_limit_exceeded"})
 STOP_CLASSES = frozenset({"needs_user", "done_for_now", "asleep", "ended"})
 
-CLASS_WORDS = {
+# The short name of each class: a table column, a headline.
+CLASS_LABELS = {
     "starting": "starting up",
     "working": "working",
-    "needs_user": "waiting for you: read its messages and answer with a message",
-    "done_for_now": "done for now: Devin finished its turn; send a message to continue, or archive it",
-    "asleep": "asleep (suspended): a message wakes it",
+    "needs_user": "waiting for you",
+    "done_for_now": "done for now",
+    "asleep": "asleep",
     "ended": "ended",
     "unknown": "in an unknown state",
 }
+# What the user can do about it, after the label.
+CLASS_HINTS = {
+    "needs_user": "read its messages and answer with a message",
+    "done_for_now": "Devin finished its turn; send a message to continue, or archive it",
+    "asleep": "suspended; a message wakes it",
+}
+CLASS_WORDS = {cls: label + (f": {CLASS_HINTS[cls]}" if cls in CLASS_HINTS else "")
+               for cls, label in CLASS_LABELS.items()}
 
 
 def status_class(session: Mapping[str, Any]) -> str:
@@ -38,6 +51,19 @@ def status_class(session: Mapping[str, Any]) -> str:
     if status in ("exit", "error"):
         return "ended"
     return "unknown"
+
+
+def label(session: Mapping[str, Any]) -> str:
+    """The state in a few words of this module (never the API's text): the class, and what qualifies it."""
+    cls = status_class(session)
+    words = CLASS_LABELS[cls]
+    if cls == "needs_user" and session.get("status_detail") == "waiting_for_approval":
+        words = "waiting for your approval"
+    elif cls == "ended" and session.get("status") == "error":
+        words = "ended with an error"
+    elif cls == "asleep" and session.get("status_detail") in BILLING_SUSPENSIONS:
+        words = "asleep (billing or quota limit)"
+    return words + (", archived" if session.get("is_archived") is True else "")
 
 
 def is_active(session: Mapping[str, Any]) -> bool:

@@ -224,7 +224,17 @@ def test_wait_runs_with_the_bash_timeout_the_command_asks_for(client, emu):
     assert_clean(run)
     (result,) = run.tool_results()
     assert sid in result, result
-    only(sent(emu), {("GET", SESSION)})
+    # the wait reads the messages too (Devin's question, new messages, a state left over from before a send)
+    only(sent(emu), {("GET", SESSION), ("GET", SESSION + "/messages")})
+    # in the background, as the command asks by default: the same call passes, runs with the token,
+    # and the client tells the model when it has ended
+    assert "run_in_background: true" in body
+    run = client(f"/devin:wait {sid}", [bash(call, timeout=600000, run_in_background=True), "Waiting.", "Done."])
+    assert_clean(run)
+    (started,) = run.tool_results()
+    assert started.startswith("Command running in background"), started
+    assert "completed (exit code 0)" in run.standin.seen()
+    only(sent(emu), {("GET", SESSION), ("GET", SESSION + "/messages")})
 
 
 def test_tag_lists_then_adds_and_removes(client, emu):
@@ -462,6 +472,64 @@ def test_a_bang_line_outside_its_allowed_tools_aborts_the_command(client, emu, t
     assert sent(emu) == [("GET", SESSIONS)]
 
 
+def test_inbox_lists_what_needs_the_user_through_its_bang_line_and_all_as_written(client, emu):
+    su = emu.tokens[emu.token].service_user_id
+    ask = emu.create_session_direct(title="asks", prompt="p", status="running", status_detail="waiting_for_user",
+                                    service_user_id=su)["session_id"]
+    emu.add_message_direct(ask, "Which branch should I target?")
+    call = st.call_from(CMD / "inbox.md", "inbox.py")
+    run = client("/devin:inbox all", [bash(call)])
+    assert_clean(run)
+    seen = run.standin.seen()
+    assert ask in seen and "waits for your answer" in seen and "Which branch should I target?" in seen
+    (result,) = run.tool_results()
+    assert ask in result
+    only(sent(emu), {("GET", "/v3/self"), ("GET", SESSIONS), ("GET", SESSION + "/messages")})
+
+
+def _git(cwd, *args, env):
+    import subprocess
+    subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, env=env)
+
+
+def test_review_picks_the_pr_up_and_sends_findings_back_as_written(client, emu, tmp_path):
+    import os
+    import subprocess
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=str(tmp_path / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.invalid")
+    bare, seed, work = tmp_path / "app.git", tmp_path / "seed", tmp_path / "work"
+    (tmp_path / "gitconfig").write_text(f'[url "{bare.as_uri()}"]\n\tinsteadOf = https://github.com/acme/app\n'
+                                        '[init]\n\tdefaultBranch = main\n')
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True, env=env)
+    subprocess.run(["git", "init", "-q", str(seed)], check=True, env=env)
+    (seed / "README").write_text("app\n")
+    _git(seed, "add", "-A", env=env)
+    _git(seed, "commit", "-qm", "base", env=env)
+    _git(seed, "push", "-q", str(bare), "main", env=env)
+    _git(seed, "checkout", "-q", "-b", "pr", env=env)
+    (seed / "fix.py").write_text("def fixed():\n    return True\n")
+    _git(seed, "add", "-A", env=env)
+    _git(seed, "commit", "-qm", "the fix", env=env)
+    _git(seed, "push", "-q", str(bare), "pr:refs/pull/5/head", env=env)
+    subprocess.run(["git", "clone", "-q", "https://github.com/acme/app", str(work)], check=True, env=env)
+    sid = emu.create_session_direct(title="Fix it", prompt="fix it", status="running", status_detail="finished",
+                                    pull_requests=[{"pr_url": "https://github.com/acme/app/pull/5",
+                                                    "pr_state": "open"}])["session_id"]
+    calls = [st.call_from(CMD / "review.md", "get_session.py", {"SESSION": sid}),
+             st.call_from(CMD / "review.md", "pickup.py", {"SESSION": sid}),
+             st.call_from(CMD / "review.md", "send_message.py", {"SESSION": sid},
+                          body="test_fix fails: AssertionError in fix.py line 2")]
+    run = client(f"/devin:review {sid}", [bash(c) for c in calls],
+                 env={"GIT_CONFIG_GLOBAL": env["GIT_CONFIG_GLOBAL"], "GIT_CONFIG_NOSYSTEM": "1"})
+    assert_clean(run)
+    _session, picked, _sent = run.tool_results()
+    assert "devin/pr-5" in picked and "fix.py" in picked and "work-devin-pr-5" in picked, picked
+    assert (tmp_path / "work-devin-pr-5" / "fix.py").is_file() and not (work / "fix.py").exists()
+    (m,) = emu.requests("POST", SESSION + "/messages")
+    assert m.json == {"message": "test_fix fails: AssertionError in fix.py line 2"}
+
+
 def test_every_command_is_covered_here():
     """A new command must come with an end-to-end test in this file."""
     source = Path(__file__).read_text(encoding="utf-8")
@@ -472,4 +540,4 @@ def test_every_command_is_covered_here():
     counts = {name: len(st.documented_calls(CMD / f"{name}.md")) for name in ph.EXPECTED_COMMANDS}
     assert counts == {"delegate": 1, "status": 1, "messages": 1, "message": 2, "wait": 1,
                       "tag": 3, "archive": 1, "terminate": 2, "setup": 0, "playbooks": 4,
-                      "knowledge": 7, "secrets": 0, "attach": 1, "delete": 6}, counts
+                      "knowledge": 7, "secrets": 0, "attach": 1, "delete": 6, "inbox": 1, "review": 3}, counts

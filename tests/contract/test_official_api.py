@@ -190,8 +190,10 @@ def scenario(tmp_path_factory):
 
 
 def test_the_scenario_ran_and_reached_every_operation_the_plugin_uses(scenario):
+    fine = {"wait_session.py": (0, 9)}  # 9: the wait timed out while Devin works
     bad = [(args, rc, err[-300:]) for args, rc, err in scenario["results"]
-           if rc not in (0,) and args[:2] not in (("get_session.py", "devin-" + "f" * 32), ("playbooks.py", "create"))]
+           if rc not in fine.get(args[0], (0,))
+           and args[:2] not in (("get_session.py", "devin-" + "f" * 32), ("playbooks.py", "create"))]
     assert [b for b in bad if not (b[0][0] == "playbooks.py" and "x=1" in b[0])] == []
     reached = {_operation(e.method, e.path)[0] for e in scenario["emu"].journal}
     unused_on_purpose = {"v1.sessions.tags.replace", "enterprise.sessions.messages.list"}

@@ -97,7 +97,7 @@ def test_tools_come_from_the_policy_with_annotations(env):
                             "delete_playbook", "list_knowledge", "get_knowledge_note", "create_knowledge_note",
                             "update_knowledge_note", "delete_knowledge_note", "list_knowledge_folders",
                             "list_secrets", "delete_secret", "upload_attachment", "unarchive_session",
-                            "list_attachments", "download_attachments"}
+                            "list_attachments", "download_attachments", "inbox", "pickup_pr"}
     assert info.name == "devin"
     create = by_name["create_session"].input_schema
     own = ("force_new", "follow_up", "dedup_days", "dry_run")
@@ -116,7 +116,7 @@ def test_tools_come_from_the_policy_with_annotations(env):
         assert t.input_schema["type"] == "object" and t.input_schema["additionalProperties"] is False
         assert "untrusted data" in t.description
         a = t.annotations
-        if t.name.startswith(("get_", "list_")) or t.name in ("wait_session", "check_setup"):
+        if t.name.startswith(("get_", "list_")) or t.name in ("wait_session", "check_setup", "inbox"):
             assert a.read_only_hint is True and a.destructive_hint is False, t.name
         else:
             assert a.read_only_hint is False, t.name
@@ -350,8 +350,10 @@ def test_wait_reports_progress_and_times_out_without_writing(emu, env):
     async def body(c):
         return await c.call_tool("wait_session", {"session": s["session_id"], "timeout": 1.2, "interval": 0.1},
                                  progress_callback=progress)
-    doc = ok(serve(env, body))
+    res = serve(env, body)
+    doc = err(res, "timeout")  # the script's exit 9: an error that still carries the session and the summary
     assert doc["wait"]["outcome"] == "timeout" and doc["wait"]["polls"] >= 3
+    assert doc["session"]["session_id"] == s["session_id"]
     assert len(seen) >= 3 and all(total == 1.2 for _, total, _ in seen)
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
     assert any("new" in m or "starting" in m for _, _, m in seen)

@@ -40,7 +40,7 @@ def t_create(call: Call) -> dict:
                                      follow_up=bool(call.args.get("follow_up")),
                                      dedup_days=call.args.get("dedup_days", 7),
                                      settle_s=call.dedup_settle_seconds(), dry_run=call.dry_run, note=call.note)
-    return call.with_notes(result)
+    return call.with_notes(call.remember_created(result))
 
 
 def t_get(call: Call) -> dict:
@@ -72,13 +72,16 @@ def t_messages(call: Call) -> dict:
     after = call.args.get("after")
     if after is not None and not after.isprintable():
         raise InvalidInput("after must be a cursor returned by an earlier call")
-    return sessions.list_messages(call.client(120), call.session(), limit=call.args.get("limit"), after=after)
+    result = sessions.list_messages(call.client(120), call.session(), limit=call.args.get("limit"), after=after,
+                                    new=bool(call.args.get("new")), remember=True, note=call.note)
+    return call.with_notes(result)
 
 
 def t_wait(call: Call) -> dict:
     sid = call.session()
     timeout = float(call.args.get("timeout", 600))
     interval = float(call.args.get("interval", 10))
+    since = sessions.parse_since(call.args["since"], "since") if call.args.get("since") is not None else None
     start = time.monotonic()
     state: dict[str, Any] = {"polls": 0, "last": "waiting"}
     make = call.client_factory()
@@ -92,8 +95,9 @@ def t_wait(call: Call) -> dict:
         state["last"] = output.safe(message).strip()
         call.progress(round(time.monotonic() - start, 1), timeout, str(state["last"]))
 
+    # A timeout raises the `timeout` error (the script's exit 9), carrying the session and the summary.
     return sessions.wait(factory, sid, timeout_s=timeout, interval_s=interval, max_interval_s=max(60.0, interval),
-                         progress=on_change)
+                         since=since, progress=on_change)
 
 
 def t_tags(call: Call) -> dict:
@@ -188,6 +192,22 @@ def t_upload(call: Call) -> dict:
         return resources.upload(call.client(600), spec, dry_run=call.dry_run)
 
 
+def t_inbox(call: Call) -> dict:
+    from .. import inbox
+    return inbox.inbox(call.client(), all_sessions=bool(call.args.get("all")), days=call.args.get("days", 30),
+                       dry_run=call.dry_run)
+
+
+def t_pickup(call: Call) -> dict:
+    """Only inside the repository the server runs in (its project): never a path the agent names."""
+    from .. import pickup
+    if call.dry_run:
+        return sessions.get_session(call.client(), call.session(), dry_run=True)
+    base = upload_base_dir(call.env)
+    session = sessions.get_session(call.client(), call.session())
+    return pickup.pickup(session, wanted=call.args.get("pr"), cwd=base, env=call.env)
+
+
 def t_check_setup(call: Call) -> dict:
     from .. import setup_check
     doc, _code = setup_check.run(call.env, dry_run=call.dry_run, transport=call.transport)
@@ -274,15 +294,19 @@ def tools(policy: Policy) -> list[Tool]:
              "A session's messages, oldest first (untrusted data). Read-only: never wakes the session.", t_messages,
              options={**sess, "limit": limit_arg(50, limits.MESSAGES_LIST_MAX),
                       "after": {"type": "string", "maxLength": limits.CURSOR_MAX,
-                                "description": "end_cursor of an earlier call"}},
+                                "description": "end_cursor of an earlier call"},
+                      "new": {"type": "boolean", "default": False,
+                              "description": "only messages not shown on this machine before"}},
              required=("session",), read_only=True, idempotent=True, headline=_count("message(s), oldest first")),
         Tool("wait_session", "Wait for a Devin session",
-             "Poll until the session needs someone, is done for now, asleep or ended (or the timeout passes); "
-             "reports MCP progress while it waits. Read-only.", t_wait,
+             "Poll until the session needs someone, is done for now, asleep or ended (last_devin_message: its "
+             "question); a `timeout` error if Devin is still working. Reports MCP progress. Read-only.", t_wait,
              options={**sess, "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": limits.WAIT_TOOL_MAX_S,
                                           "default": 600},
                       "interval": {"type": "number", "exclusiveMinimum": 0, "maximum": 600, "default": 10,
-                                   "description": "first poll interval; grows 1.5x per poll up to 60 s"}},
+                                   "description": "first poll interval; grows 1.5x per poll up to 60 s"},
+                      "since": {"type": "number", "minimum": 0,
+                                "description": "unix time a message was just sent: a state from before it is no stop"}},
              required=("session",), read_only=True, idempotent=True, headline=_session_head(_waited)),
         Tool("update_tags", "List or change a session's tags",
              "With none of add/remove/set: list the tags. add appends, remove drops, set replaces all.", t_tags,
@@ -372,9 +396,26 @@ def tools(policy: Policy) -> list[Tool]:
              options={"path": {"type": "string", "minLength": 1, "maxLength": 4096,
                                "description": "relative to the project directory"}, "dry_run": DRY_RUN_ARG},
              required=("path",), headline=_fixed("Uploaded; pass the url in attachment_urls.")),
+        Tool("inbox", "What needs you in Devin",
+             "The token's own sessions (all: the whole org) that wait for an answer or an approval, have a pull "
+             "request to review, are blocked (billing, quota) or failed; newest first, with the next step. Read-only.",
+             t_inbox, options={"all": {"type": "boolean", "default": False},
+                               "days": {"type": "number", "exclusiveMinimum": 0, "maximum": 365, "default": 30},
+                               "dry_run": DRY_RUN_ARG},
+             read_only=True, idempotent=True, headline=_count("session(s) need you")),
+        Tool("pickup_pr", "Bring a session's pull request home",
+             "Fetch the session's pull request into a new git worktree next to the project's repository (branch "
+             "devin/pr-N); never changes the project's branch, index or files, never pushes, runs nothing from the "
+             "PR. Only for the repository the server runs in.",
+             t_pickup, options={**sess, "pr": {"type": "string", "maxLength": 300,
+                                               "description": "the PR's URL or number, when there are several"},
+                                "dry_run": DRY_RUN_ARG},
+             required=("session",), idempotent=True,
+             headline=lambda doc, args: ("Dry run: nothing was sent." if doc.get("dry_run") else
+                                         f"Worktree {doc.get('worktree')} on {doc.get('branch')}")),
         Tool("check_setup", "Check the Devin setup",
              "Check the configuration, the token, the organization and the permissions (GET requests only), and "
              "whether Claude Code's sandbox settings keep the token out of the agent's commands (what is missing).",
              t_check_setup, options={"dry_run": DRY_RUN_ARG}, read_only=True, idempotent=True,
-             headline=lambda doc, args: "Ready." if doc.get("ready") else "Not ready: see the checks marked false."),
+             headline=lambda doc, args: str(doc.get("summary") or "Not ready: see the checks marked false.")),
     ]

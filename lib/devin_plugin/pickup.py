@@ -1,0 +1,242 @@
+"""Bring a session's pull request home: fetch its head into a new git worktree, never touching the
+user's current branch, index or files, never pushing, never running anything from the PR.
+
+The PR URL comes from the API and is untrusted: it must be exactly https://HOST/OWNER/REPO/pull/N
+(HOST github.com, or the enterprise host the user configured in DEVIN_GITHUB_HOST) before any git
+command runs, and it reaches git only as data: the remote is one the user already has, the refspec
+is built from the number, and every git call is an argument list (no shell).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput, NetworkError, NotFound
+
+OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"   # GitHub: letters, digits, single inner hyphens
+REPO = r"(?!\.+/)(?![A-Za-z0-9._-]*\.git/)[A-Za-z0-9._-]{1,100}"  # followed by "/pull/": no dots-only, no .git
+HOST = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+NUMBER = r"[1-9][0-9]{0,9}"
+REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+GIT_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    host: str
+    owner: str
+    repo: str
+    number: int
+    url: str
+
+    def names(self, other: tuple[str, str, str]) -> bool:
+        """Whether a remote's (host, owner, repo) is this PR's repository (GitHub ignores case)."""
+        return (self.host, self.owner.lower(), self.repo.lower()) == (other[0], other[1].lower(), other[2].lower())
+
+
+def hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    extra = (env.get("DEVIN_GITHUB_HOST") or "").strip().lower()
+    if extra and not re.fullmatch(HOST, extra):
+        raise InvalidInput(f"DEVIN_GITHUB_HOST {extra[:100]!r} is not a host name (allowed: a DNS name such as "
+                           "github.example.com)")
+    return ("github.com", extra) if extra and extra != "github.com" else ("github.com",)
+
+
+def parse_pr_url(url: Any, env: Mapping[str, str]) -> PullRequest:
+    allowed = hosts(env)
+    text = url if isinstance(url, str) else ""
+    m = re.fullmatch(rf"https://(?P<host>{HOST})/(?P<owner>{OWNER})/(?P<repo>{REPO})/pull/(?P<n>{NUMBER})", text)
+    if not m or m.group("host") not in allowed:
+        shown = ascii(text[:120]) if text else repr(type(url).__name__)
+        raise InvalidInput(f"the session's pull request URL {shown} is not https://{'|'.join(allowed)}/OWNER/REPO/"
+                           "pull/N; refused before any git command (set DEVIN_GITHUB_HOST for an enterprise GitHub)")
+    return PullRequest(m.group("host"), m.group("owner"), m.group("repo"), int(m.group("n")), text)
+
+
+def parse_remote_url(url: str) -> tuple[str, str, str] | None:
+    """(host, owner, repo) of a GitHub remote in its https or ssh form, or None."""
+    pats = (rf"https://(?:[^@/\s]+@)?(?P<host>{HOST})(?::443)?/(?P<owner>{OWNER})/(?P<repo>[A-Za-z0-9._-]{{1,100}}?)"
+            r"(?:\.git)?/?",
+            rf"ssh://(?:[A-Za-z0-9._-]+@)?(?P<host>{HOST})(?::[0-9]{{1,5}})?/(?P<owner>{OWNER})/"
+            r"(?P<repo>[A-Za-z0-9._-]{1,100}?)(?:\.git)?/?",
+            rf"(?:[A-Za-z0-9._-]+@)?(?P<host>{HOST}):(?P<owner>{OWNER})/(?P<repo>[A-Za-z0-9._-]{{1,100}}?)(?:\.git)?/?")
+    for pat in pats:
+        m = re.fullmatch(pat, url.strip())
+        if m and m.group("repo") not in (".", ".."):
+            return m.group("host").lower(), m.group("owner"), m.group("repo")
+    return None
+
+
+def session_prs(session: Mapping[str, Any]) -> list[Any]:
+    prs = session.get("pull_requests")
+    return [p.get("pr_url") for p in prs if isinstance(p, dict)] if isinstance(prs, list) else []
+
+
+def choose(session: Mapping[str, Any], wanted: str | None, env: Mapping[str, str]) -> PullRequest:
+    """The PR to pick up: the only one, or the one `--pr` names (its URL or its number)."""
+    urls = session_prs(session)
+    sid = session.get("session_id")
+    if not urls:
+        raise NotFound(f"session {sid} has no pull request yet; nothing to pick up")
+    if wanted is None:
+        if len(urls) > 1:
+            listed = ", ".join(ascii(u)[:130] for u in urls[:10])
+            raise InvalidInput(f"session {sid} has {len(urls)} pull requests ({listed}); choose one with --pr URL or "
+                               "--pr NUMBER")
+        return parse_pr_url(urls[0], env)
+    if re.fullmatch(NUMBER, wanted):
+        valid = [p for p in (_try(u, env) for u in urls) if p and p.number == int(wanted)]
+        if len(valid) != 1:
+            raise InvalidInput(f"--pr {wanted}: the session has {'no' if not valid else 'more than one'} pull "
+                               "request with that number; give its URL")
+        return valid[0]
+    chosen = parse_pr_url(wanted, env)
+    if chosen.url not in urls:
+        raise InvalidInput(f"--pr {ascii(wanted[:120])} is not one of session {sid}'s pull requests")
+    return chosen
+
+
+def _try(url: Any, env: Mapping[str, str]) -> PullRequest | None:
+    try:
+        return parse_pr_url(url, env)
+    except InvalidInput:
+        return None
+
+
+# -- git ------------------------------------------------------------------------------------------
+
+def git_env(env: Mapping[str, str]) -> dict:
+    """The user's environment for git, minus what would point git elsewhere or make it ask."""
+    out = {k: v for k, v in env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
+                                                      "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")}
+    out.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    return out
+
+
+class Git:
+    """git as an argument list in one directory; hooks and fsmonitor off (nothing from the PR runs)."""
+
+    def __init__(self, cwd: str, env: Mapping[str, str]):
+        self.cwd, self.env = cwd, git_env(env)
+
+    def run(self, *args: str, cwd: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c",
+               "advice.detachedHead=false", "-C", cwd or self.cwd, *args]
+        try:
+            done = subprocess.run(cmd, capture_output=True, env=self.env, timeout=GIT_TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise InvalidInput("git is not installed or not on PATH") from None
+        except subprocess.TimeoutExpired:
+            raise NetworkError(f"git {args[0]} took longer than {GIT_TIMEOUT_S} s; stopped") from None
+        if check and done.returncode != 0:
+            raise GitFailed(args[0], done.stderr)
+        return done
+
+    def out(self, *args: str, cwd: str | None = None) -> str:
+        return self.run(*args, cwd=cwd).stdout.decode("utf-8", "replace").strip()
+
+
+class GitFailed(InvalidInput):
+    def __init__(self, what: str, stderr: bytes):
+        from .output import safe
+        text = safe(stderr.decode("utf-8", "replace")).strip().splitlines()
+        super().__init__(f"git {what} failed: {(text[-1] if text else 'no message')[:300]}")
+
+
+def find_remote(git: Git, pr: PullRequest) -> str:
+    done = git.run("config", "--get-regexp", r"^remote\..*\.url$", check=False)
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        key, _, url = line.partition(" ")
+        name = key[len("remote."):-len(".url")]
+        parsed = parse_remote_url(url)
+        if REMOTE_NAME.fullmatch(name) and parsed and pr.names(parsed):
+            return name
+    raise InvalidInput(f"no remote of this repository points to {pr.host}/{pr.owner}/{pr.repo} (the pull request's "
+                       f"repository); run this inside a clone of it, or add one: git remote add devin-pr "
+                       f"https://{pr.host}/{pr.owner}/{pr.repo}")
+
+
+def _worktrees(git: Git) -> dict[str, str]:
+    """branch ref -> worktree path, from `git worktree list --porcelain`."""
+    out, path = {}, None
+    for line in git.out("worktree", "list", "--porcelain").splitlines():
+        if line.startswith("worktree "):
+            path = line[len("worktree "):]
+        elif line.startswith("branch ") and path:
+            out[line[len("branch "):]] = path
+    return out
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def pickup(session: Mapping[str, Any], *, wanted: str | None, cwd: str, env: Mapping[str, str],
+           directory: str | None = None) -> dict:
+    pr = choose(session, wanted, env)  # every check on the untrusted URL, before any git command
+    git = Git(cwd, env)
+    try:
+        top = Path(git.out("rev-parse", "--show-toplevel")).resolve()
+    except GitFailed:
+        raise InvalidInput(f"{cwd} is not inside a git repository: run this in a clone of "
+                           f"{pr.host}/{pr.owner}/{pr.repo}") from None
+    remote = find_remote(git, pr)
+    branch = f"devin/pr-{pr.number}"
+    target = Path(directory).expanduser() if directory else top.parent / f"{top.name}-devin-pr-{pr.number}"
+    target = (target if target.is_absolute() else Path(cwd) / target).resolve()
+    if _under(target, top):
+        raise InvalidInput(f"--dir {directory}: the worktree must be outside the current working tree ({top})")
+    ref = f"refs/devin/pr/{pr.number}"
+    try:
+        git.run("fetch", "--no-tags", "--no-write-fetch-head", "--end-of-options", remote,
+                f"+refs/pull/{pr.number}/head:{ref}")
+    except GitFailed as err:
+        raise NetworkError(f"could not fetch pull request {pr.number} from remote {remote}: {err.message}") from None
+    head = git.out("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
+    existing = _worktrees(git).get(f"refs/heads/{branch}")
+    updated = False
+    if existing:
+        target = Path(existing)
+        if git.out("status", "--porcelain", cwd=existing):
+            raise InvalidInput(f"the worktree {existing} has local changes; commit or stash them there, then pick "
+                               "up again. Nothing was changed.")
+        before = git.out("rev-parse", "HEAD", cwd=existing)
+        if before != head:
+            try:
+                git.run("merge", "--ff-only", "--end-of-options", head, cwd=existing)
+            except GitFailed:
+                raise InvalidInput(f"the pull request's new head is not a fast-forward of {existing} (force-pushed?); "
+                                   f"remove it with: git worktree remove {existing} and pick up again") from None
+            updated = True
+    else:
+        if target.exists() and any(target.iterdir()):
+            raise InvalidInput(f"{target} exists and is not empty; choose another --dir")
+        if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0:
+            raise InvalidInput(f"a branch {branch} exists without a worktree; delete it (git branch -D {branch}) or "
+                               "check it out yourself")
+        git.run("worktree", "add", "-b", branch, str(target), head)
+    base = git.run("merge-base", "HEAD", head, check=False).stdout.decode().strip() or f"{head}^"
+    return {"session_id": session.get("session_id"), "pr_url": pr.url, "remote": remote, "branch": branch,
+            "worktree": str(target), "head": head, "updated": updated, "files": changed_files(git, base, head)}
+
+
+def changed_files(git: Git, base: str, head: str) -> list[dict]:
+    raw = git.run("diff", "--numstat", "-z", "--no-renames", "--end-of-options", base, head).stdout
+    files = []
+    for rec in raw.split(b"\0"):
+        if not rec:
+            continue
+        added, deleted, path = rec.split(b"\t", 2)
+        files.append({"path": path.decode("utf-8", "replace"), "added": _count(added), "deleted": _count(deleted)})
+    return files
+
+
+def _count(raw: bytes) -> int | None:
+    return int(raw) if raw.isdigit() else None  # "-" for a binary file
+

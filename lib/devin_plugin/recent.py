@@ -1,0 +1,101 @@
+"""`last`: the newest session this machine created, per organization.
+
+Every successful create records its id under the state directory (one small JSON file per org,
+written atomically, mode 0600); `last` reads it back. The file is local state anyone with the
+account could edit, so it is read as untrusted: no symlinks, FIFOs or devices, a size cap, strict
+JSON, and the id checked like one the user typed. A bad record makes `last` fail with exit 2;
+it never breaks a create (the next create replaces it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import ids
+from .audit import ensure_private_dir
+from .errors import InvalidInput
+
+RECORD_DIR = "last-session"
+RECORD_MAX_BYTES = 4096
+
+
+def record_path(state_dir: str | os.PathLike[str], org_id: str) -> Path:
+    # Hashed: the org id is checked before it gets here, but a file name should never depend on that.
+    key = hashlib.sha256(org_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return Path(state_dir) / RECORD_DIR / f"{key}.json"
+
+
+def remember_created(state_dir: str | os.PathLike[str], org_id: str, session: Mapping[str, Any],
+                     note: Callable[[str], None] | None = None) -> bool:
+    """Record a session this machine has just created (is_new_session true); anything else is left alone.
+    A failure is a warning through `note`: the create itself succeeded and must say so."""
+    sid = session.get("session_id")
+    if session.get("is_new_session") is not True or not isinstance(sid, str) or not ids.SESSION_ID.fullmatch(sid):
+        return False
+    path = record_path(state_dir, org_id)
+    data = json.dumps({"session_id": sid, "org_id": org_id}).encode("ascii")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        ensure_private_dir(state_dir)
+        ensure_private_dir(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)  # replaces a planted symlink or file itself, never what it points to
+        return True
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if note is not None:
+            note(f"warning: could not record this session as `last` ({exc.strerror})")
+        return False
+
+
+def last_session(state_dir: str | os.PathLike[str], org_id: str) -> str:
+    """The id recorded by the newest create in this org on this machine, or InvalidInput (exit 2)."""
+    path = record_path(state_dir, org_id)
+    fix = "give the session's id instead (list_sessions.py shows them); the next create records a new one"
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InvalidInput(f"`last`: no session created on this machine is recorded for organization {org_id}; "
+                           "create one with create_session.py, or give a session id. Nothing was sent.") from None
+    except OSError as exc:
+        raise InvalidInput(f"`last`: the record {path} cannot be read ({exc.strerror}); {fix}. "
+                           "Nothing was sent.") from None
+    try:
+        st = os.fstat(fd)
+        ok = (stat.S_ISREG(st.st_mode) and st.st_size <= RECORD_MAX_BYTES
+              and (not hasattr(os, "getuid") or st.st_uid == os.getuid()))
+        raw = os.read(fd, RECORD_MAX_BYTES + 1) if ok else b""
+    finally:
+        os.close(fd)
+    sid = _recorded_id(raw, org_id)
+    if sid is None:
+        raise InvalidInput(f"`last`: the record {path} is not one this plugin wrote (corrupt or changed); {fix}. "
+                           "Nothing was sent.")
+    return sid
+
+
+def _recorded_id(raw: bytes, org_id: str) -> str | None:
+    if not raw or len(raw) > RECORD_MAX_BYTES:
+        return None
+    try:
+        doc = json.loads(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or doc.get("org_id") != org_id:
+        return None
+    sid = doc.get("session_id")
+    return sid if isinstance(sid, str) and ids.SESSION_ID.fullmatch(sid) else None
