@@ -48,7 +48,8 @@ def main() -> int:
                     + " Terminate and deletes need the user's explicit confirmation first.")
     listing = json.dumps([{"name": t.name, "title": t.title, "description": t.description + " " + UNTRUSTED_NOTE,
                            "inputSchema": t.input_schema(policy)} for t in table])
-    rows = [("slash commands (14)", commands), ("skill", skill), ("MCP tool names (deferred)", names),
+    n_commands = len(list((ROOT / "commands").glob("*.md")))
+    rows = [(f"slash commands ({n_commands})", commands), ("skill", skill), ("MCP tool names (deferred)", names),
             ("MCP server instructions", instructions)]
     claude = sum(len(text) for _, text in rows)
     print("| part | characters | tokens (chars/4) |")

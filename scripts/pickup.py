@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Bring a Devin session's pull request into a new git worktree of the current repository.
+"""Bring a Devin session's pull request into a new git worktree beside the current repository.
 
-Run inside a clone of the PR's repository: fetches the PR head from the remote that points to that
-repository into the branch devin/pr-N and adds a worktree for it outside the current working tree
-(default: next to it, <repo>-devin-pr-N). A second pickup updates that worktree (fast-forward only,
-never over local changes). Never pushes, never changes the current branch, index or files, never runs
-anything from the PR. Sends GET requests only to the API.
+Run inside a clone of the PR's repository (one of its remotes must point to it). The PR head is
+fetched from the repository's canonical URL into a mirror the plugin keeps under its state folder:
+git never runs in your repository, whose configuration the agent can write. The mirror's worktree,
+branch devin/pr-N, goes beside your repository (<repo>-devin-pr-N, or --dir NAME). A second pickup
+updates that worktree (fast-forward only, never over local changes). Never pushes, never changes your
+branch, index or files, never runs anything from the PR. Sends GET requests only to the API.
 """
 
 import sys
@@ -19,7 +20,8 @@ def build() -> cli.Parser:
     p = cli.parser("pickup.py", __doc__)
     cli.add_session_arg(p)
     p.add_argument("--pr", metavar="URL_OR_NUMBER", help="which pull request, when the session has several")
-    p.add_argument("--dir", metavar="PATH", help="where the worktree goes (outside the current working tree)")
+    p.add_argument("--dir", metavar="NAME", help="the worktree's folder name, beside the repository "
+                   "(default <repo>-devin-pr-N)")
     return p
 
 
@@ -41,7 +43,8 @@ def main(inv: cli.Invocation) -> int:
     if inv.dry_run:
         return inv.emit_result(sessions.get_session(inv.client(), sid, dry_run=True), lambda: "")
     session = sessions.get_session(inv.client(), sid)
-    doc = pickup.pickup(session, wanted=a.pr, cwd=inv.cwd, env=inv.env, directory=a.dir)
+    doc = pickup.pickup(session, wanted=a.pr, cwd=inv.cwd, env=inv.env, state_dir=inv.settings().state_dir,
+                        directory=a.dir)
     return inv.emit(doc, lambda: show(doc))
 
 

@@ -184,12 +184,22 @@ def install(target: Path, say: Callable[[str], None], requirements: Path = REQUI
 # -- the launcher for other agents -----------------------------------------------------------------
 
 def launcher_dir(explicit: str | None, env: Mapping[str, str]) -> Path:
-    """--bin-dir, else $DEVIN_PLUGIN_BIN_DIR, else ~/.local/bin (on PATH in most distributions' profiles)."""
+    """--bin-dir, else $DEVIN_PLUGIN_BIN_DIR, else ~/.local/bin (on PATH in most distributions' profiles).
+
+    Never one of the plugin's own folders (state, configuration, environment, token, the plugin itself):
+    this script runs outside Claude Code's sandbox, and a file named devin-plugin there would break or
+    shadow them (attacker review)."""
     chosen = explicit or env.get("DEVIN_PLUGIN_BIN_DIR")
-    if chosen:
-        return Path(os.path.expanduser(chosen)).absolute()
     home = env.get("HOME") or os.path.expanduser("~")
-    return Path(home) / ".local" / "bin"
+    folder = Path(os.path.expanduser(chosen)).absolute() if chosen else Path(home) / ".local" / "bin"
+    from devin_plugin.localfiles import protected_dirs
+    default_bin = os.path.realpath(os.path.join(home, ".local", "bin"))
+    for path in (os.path.realpath(folder), os.path.realpath(folder / LAUNCHER_NAME)):
+        for shown, real in protected_dirs(env):
+            if real != default_bin and (path == real or path.startswith(real + os.sep)):
+                raise InvalidInput(f"--bin-dir {chosen}: {shown} belongs to the plugin or holds secrets; "
+                                       "choose a folder on PATH such as ~/.local/bin. Nothing was written.")
+    return folder
 
 
 def launcher_text(root: Path, venv_dir: Path) -> str:
@@ -305,6 +315,7 @@ def main(inv: cli.Invocation) -> int:
             raise InvalidInput(f"{name} goes with --install-launcher")
     if args.install_launcher and os.name == "nt":
         raise ConfigError("--install-launcher writes a POSIX launcher; on Windows run python scripts\\NAME.py")
+    bin_path = launcher_dir(args.bin_dir, inv.env) if args.install_launcher else Path()  # refused before any step
     target = venv_candidates()[0]
     steps = []
 
@@ -325,7 +336,7 @@ def main(inv: cli.Invocation) -> int:
                  "mcp_extra": args.with_mcp}
     ok = state in ("ready", "installed")
     if args.install_launcher:
-        path = launcher_dir(args.bin_dir, inv.env) / LAUNCHER_NAME
+        path = bin_path / LAUNCHER_NAME
         placed = place_launcher(path, launcher_text(ROOT, target), force=args.force, check=check)
         doc["launcher"] = {"path": str(path), "state": placed, "on_path": on_path(path.parent, inv.env)}
         ok = ok and placed in ("ready", "installed", "updated", "replaced")

@@ -219,12 +219,11 @@ def peers(client: Client, title: str, *, since: float, tagged: bool) -> dict:
 # -- the same task? -------------------------------------------------------------------------------
 
 def same_task(client: Client, session: dict, prompt: str) -> bool | None:
-    """Whether `session` was started with this prompt: from its prompt tag, or else from its first
-    message. None when neither tells (the session's messages could not be read)."""
+    """Whether `session` was started with this prompt. A different prompt tag answers no at once; a
+    matching one is only a hint (anyone in the org can tag a session), so the first message decides.
+    None when it cannot be read."""
     tags = [t for t in session.get("tags") or () if isinstance(t, str)]
-    if prompt_tag(prompt) in tags:
-        return True
-    if any(t.startswith(PROMPT_TAG) for t in tags):
+    if prompt_tag(prompt) not in tags and any(t.startswith(PROMPT_TAG) for t in tags):
         return False
     try:
         page = client.send(first_page(client, "GET", routes.SESSION_MESSAGES, max_items=1, action="dedup",

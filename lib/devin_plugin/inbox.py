@@ -85,9 +85,15 @@ def inbox(client: Client, *, all_sessions: bool = False, days: float = 30, dry_r
             "GET", routes.SELF, action="inbox").describe())
     page = collect(client, req, max_items=INBOX_MAX)
     items, asked = [], 0
-    for s in sorted((x for x in page["items"] if isinstance(x, dict)), key=lambda x: -(x.get("created_at") or 0)):
+    def newest_first(x: dict) -> float:
+        created = x.get("created_at")
+        return -created if isinstance(created, (int, float)) and not isinstance(created, bool) else 0.0
+
+    own = (x for x in page["items"] if isinstance(x, dict) and isinstance(x.get("session_id"), str)
+           and ids.SESSION_ID.fullmatch(x["session_id"]))  # the id is printed outside any fence
+    for s in sorted(own, key=newest_first):
         why = reason(s)
-        if why is None or not isinstance(s.get("session_id"), str):
+        if why is None:
             continue
         item: dict[str, Any] = {"session_id": s["session_id"], "reason": why, "title": s.get("title"),
                                 "status": s.get("status"), "status_detail": s.get("status_detail"),

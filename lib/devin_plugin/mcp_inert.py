@@ -25,6 +25,8 @@ def _answer(msg: Any, reason: str, version: str) -> dict | None:
     if "id" not in msg:
         return None  # notifications (initialized, cancelled, ...) need no answer
     method, mid = msg["method"], msg["id"]
+    if not (isinstance(mid, str) or (isinstance(mid, int) and not isinstance(mid, bool))):
+        return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Invalid Request"}}
     if method == "initialize":
         params = msg.get("params")
         asked = params.get("protocolVersion") if isinstance(params, dict) else None
@@ -58,10 +60,10 @@ def serve(reason: str, version: str, src: IO[bytes], dst: IO[bytes]) -> int:
         else:
             try:
                 msg = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # a deeply nested line must not end the server
                 out = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
             else:
                 out = _answer(msg, reason, version)
         if out is not None:
-            dst.write(json.dumps(out, ensure_ascii=True).encode("ascii") + b"\n")
+            dst.write(json.dumps(out, ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n")
             dst.flush()

@@ -108,25 +108,42 @@ def _try(url: Any, env: Mapping[str, str]) -> PullRequest | None:
         return None
 
 
-# -- git ------------------------------------------------------------------------------------------
+# -- git ----------------------------------------------------------------------------------------
+#
+# The user's repository is the agent's to write (it is the project), so its git configuration is
+# untrusted: a core.sshCommand, credential.helper, filter or url rewrite there would run or redirect
+# with this exempt script's rights. So git never runs in it. Its .git/config is only read, as text, to
+# check that the user works in a clone of the PR's repository; the PR is fetched from its canonical URL
+# into a bare mirror the plugin owns (under the state folder, which the sandbox keeps read-only), and
+# the worktree belongs to that mirror. The user's global configuration still applies (credentials for
+# a private repository); filters are switched off, so nothing in the PR's .gitattributes runs.
+
+MIRROR_CONFIG = ("core.hooksPath=/dev/null", "core.fsmonitor=false", "advice.detachedHead=false",
+                 "filter.lfs.smudge=", "filter.lfs.process=", "filter.lfs.required=false",
+                 "core.symlinks=false")  # a PR's symlink is checked out as a file naming its target
+
 
 def git_env(env: Mapping[str, str]) -> dict:
-    """The user's environment for git, minus what would point git elsewhere or make it ask."""
-    out = {k: v for k, v in env.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
-                                                      "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")}
-    out.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+    """The user's environment for git minus the plugin's credentials and whatever would point git at
+    another repository or make it ask."""
+    out = {k: v for k, v in env.items()
+           if not k.startswith(("DEVIN_", "CLAUDE_PLUGIN_OPTION_")) and k not in (
+               "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE",
+               "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_EXEC_PATH", "GIT_SSH",
+               "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "GIT_EXTERNAL_DIFF")}
+    out.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_OPTIONAL_LOCKS="0", GIT_LFS_SKIP_SMUDGE="1")
     return out
 
 
 class Git:
-    """git as an argument list in one directory; hooks and fsmonitor off (nothing from the PR runs)."""
+    """git as an argument list; hooks, fsmonitor and filters off (nothing from the PR runs)."""
 
     def __init__(self, cwd: str, env: Mapping[str, str]):
         self.cwd, self.env = cwd, git_env(env)
 
     def run(self, *args: str, cwd: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c",
-               "advice.detachedHead=false", "-C", cwd or self.cwd, *args]
+        options = [x for c in MIRROR_CONFIG for x in ("-c", c)]
+        cmd = ["git", *options, "-C", cwd or self.cwd, *args]
         try:
             done = subprocess.run(cmd, capture_output=True, env=self.env, timeout=GIT_TIMEOUT_S,
                                   stdin=subprocess.DEVNULL)
@@ -149,11 +166,51 @@ class GitFailed(InvalidInput):
         super().__init__(f"git {what} failed: {(text[-1] if text else 'no message')[:300]}")
 
 
-def find_remote(git: Git, pr: PullRequest) -> str:
-    done = git.run("config", "--get-regexp", r"^remote\..*\.url$", check=False)
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
-        key, _, url = line.partition(" ")
-        name = key[len("remote."):-len(".url")]
+def repo_top(cwd: str) -> tuple[Path, Path]:
+    """(the working tree's top, its .git folder), found by walking up, without running git."""
+    here = Path(cwd).resolve()
+    for top in (here, *here.parents):
+        dot = top / ".git"
+        if dot.is_dir():
+            return top, dot
+        if dot.is_file():
+            text = dot.read_text(encoding="utf-8", errors="replace")[:4096].strip()
+            if text.startswith("gitdir:"):
+                gd = Path(text[len("gitdir:"):].strip())
+                gd = (gd if gd.is_absolute() else top / gd).resolve()
+                common = gd / "commondir"
+                if common.is_file():
+                    gd = (gd / common.read_text(encoding="utf-8", errors="replace").strip()).resolve()
+                if gd.is_dir():
+                    return top, gd
+    raise InvalidInput(f"{cwd} is not inside a git repository: run this in a clone of the pull request's repository")
+
+
+def remote_urls(gitdir: Path) -> list[tuple[str, str]]:
+    """(remote, url) pairs of the repository's config, read as text (never through git)."""
+    try:
+        text = (gitdir / "config").read_text(encoding="utf-8", errors="replace")[:1 << 20]
+    except OSError:
+        return []
+    out, remote = [], None
+    for raw in text.splitlines():
+        line = raw.strip()
+        m = re.fullmatch(r'\[\s*remote\s+"([^"\\]*)"\s*\]', line)
+        if m:
+            remote = m.group(1)
+        elif line.startswith("["):
+            remote = None
+        elif remote is not None:
+            kv = re.fullmatch(r"url\s*=\s*(\S+)", line)
+            if kv:
+                out.append((remote, kv.group(1)))
+    return out
+
+
+def check_clone(gitdir: Path, pr: PullRequest) -> str:
+    """The remote of the user's repository that names the PR's repository (a guard: the PR is fetched
+    from its canonical URL, never from the remote's URL)."""
+    for name, url in remote_urls(gitdir):
         parsed = parse_remote_url(url)
         if REMOTE_NAME.fullmatch(name) and parsed and pr.names(parsed):
             return name
@@ -162,10 +219,14 @@ def find_remote(git: Git, pr: PullRequest) -> str:
                        f"https://{pr.host}/{pr.owner}/{pr.repo}")
 
 
-def _worktrees(git: Git) -> dict[str, str]:
-    """branch ref -> worktree path, from `git worktree list --porcelain`."""
+def mirror_dir(state_dir: Path, pr: PullRequest) -> Path:
+    return state_dir / "pulls" / pr.host / pr.owner.lower() / (pr.repo.lower() + ".git")
+
+
+def _worktrees(git: Git, mirror: str) -> dict[str, str]:
+    """branch ref -> worktree path of the mirror."""
     out, path = {}, None
-    for line in git.out("worktree", "list", "--porcelain").splitlines():
+    for line in git.out("worktree", "list", "--porcelain", cwd=mirror).splitlines():
         if line.startswith("worktree "):
             path = line[len("worktree "):]
         elif line.startswith("branch ") and path:
@@ -177,31 +238,49 @@ def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def pickup(session: Mapping[str, Any], *, wanted: str | None, cwd: str, env: Mapping[str, str],
+def target_dir(top: Path, number: int, directory: str | None, env: Mapping[str, str]) -> Path:
+    """Next to the user's repository: <repo>-devin-pr-N, or --dir NAME (a new folder beside it). Never
+    inside the repository, never a protected folder: this script runs outside the sandbox."""
+    name = directory if directory is not None else f"{top.name}-devin-pr-{number}"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", name):
+        raise InvalidInput(f"--dir {ascii(name)[:80]}: give a folder name (letters, digits, '.', '_', '-'; not "
+                           "starting with '.'); the worktree goes beside the repository")
+    target = (top.parent / name).resolve()
+    if target.parent != top.parent.resolve() or _under(target, top):
+        raise InvalidInput(f"--dir {name}: the worktree goes beside the repository, not inside it")
+    from .localfiles import protected_dirs
+    for shown, real in protected_dirs(env):
+        if _under(target, Path(real)) or _under(Path(real), target):
+            raise InvalidInput(f"--dir {name}: {shown} is protected; choose another folder")
+    return target
+
+
+def pickup(session: Mapping[str, Any], *, wanted: str | None, cwd: str, env: Mapping[str, str], state_dir: Path,
            directory: str | None = None) -> dict:
     pr = choose(session, wanted, env)  # every check on the untrusted URL, before any git command
-    git = Git(cwd, env)
-    try:
-        top = Path(git.out("rev-parse", "--show-toplevel")).resolve()
-    except GitFailed:
-        raise InvalidInput(f"{cwd} is not inside a git repository: run this in a clone of "
-                           f"{pr.host}/{pr.owner}/{pr.repo}") from None
-    remote = find_remote(git, pr)
-    branch = f"devin/pr-{pr.number}"
-    target = Path(directory).expanduser() if directory else top.parent / f"{top.name}-devin-pr-{pr.number}"
-    target = (target if target.is_absolute() else Path(cwd) / target).resolve()
-    if _under(target, top):
-        raise InvalidInput(f"--dir {directory}: the worktree must be outside the current working tree ({top})")
+    top, gitdir = repo_top(cwd)
+    remote = check_clone(gitdir, pr)
+    target = target_dir(top, pr.number, directory, env)
+    mirror = mirror_dir(state_dir, pr)
+    git = Git(str(top), env)
+    if not (mirror / "HEAD").is_file():
+        from .audit import ensure_private_dir
+        ensure_private_dir(state_dir)
+        mirror.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        git.run("init", "-q", "--bare", str(mirror), cwd=str(mirror.parent))
+    m = str(mirror)
+    canonical = f"https://{pr.host}/{pr.owner}/{pr.repo}"
     ref = f"refs/devin/pr/{pr.number}"
     try:
-        git.run("fetch", "--no-tags", "--no-write-fetch-head", "--end-of-options", remote,
-                f"+refs/pull/{pr.number}/head:{ref}")
+        git.run("fetch", "--no-tags", "--no-write-fetch-head", "--end-of-options", canonical,
+                f"+refs/pull/{pr.number}/head:{ref}", "+HEAD:refs/devin/base", cwd=m)
     except GitFailed as err:
-        raise NetworkError(f"could not fetch pull request {pr.number} from remote {remote}: {err.message}") from None
-    head = git.out("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
-    existing = _worktrees(git).get(f"refs/heads/{branch}")
-    updated = False
-    if existing:
+        raise NetworkError(f"could not fetch pull request {pr.number} from {canonical}: {err.message}") from None
+    head = git.out("rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}", cwd=m)
+    branch = f"devin/pr-{pr.number}"
+    existing = _worktrees(git, m).get(f"refs/heads/{branch}")
+    updated, before = False, None
+    if existing and Path(existing).is_dir():
         target = Path(existing)
         if git.out("status", "--porcelain", cwd=existing):
             raise InvalidInput(f"the worktree {existing} has local changes; commit or stash them there, then pick "
@@ -215,19 +294,19 @@ def pickup(session: Mapping[str, Any], *, wanted: str | None, cwd: str, env: Map
                                    f"remove it with: git worktree remove {existing} and pick up again") from None
             updated = True
     else:
-        if target.exists() and any(target.iterdir()):
-            raise InvalidInput(f"{target} exists and is not empty; choose another --dir")
-        if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0:
-            raise InvalidInput(f"a branch {branch} exists without a worktree; delete it (git branch -D {branch}) or "
-                               "check it out yourself")
-        git.run("worktree", "add", "-b", branch, str(target), head)
-    base = git.run("merge-base", "HEAD", head, check=False).stdout.decode().strip() or f"{head}^"
+        git.run("worktree", "prune", cwd=m)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise InvalidInput(f"{target} exists and is not an empty folder; choose another --dir")
+        git.run("branch", "-f", "--end-of-options", branch, head, cwd=m)
+        git.run("worktree", "add", str(target), branch, cwd=m)
+    base = git.run("merge-base", "refs/devin/base", head, check=False, cwd=m).stdout.decode().strip()
     return {"session_id": session.get("session_id"), "pr_url": pr.url, "remote": remote, "branch": branch,
-            "worktree": str(target), "head": head, "updated": updated, "files": changed_files(git, base, head)}
+            "worktree": str(target), "head": head, "updated": updated, "previous_head": before,
+            "files": changed_files(git, m, base or head, head)}
 
 
-def changed_files(git: Git, base: str, head: str) -> list[dict]:
-    raw = git.run("diff", "--numstat", "-z", "--no-renames", "--end-of-options", base, head).stdout
+def changed_files(git: Git, mirror: str, base: str, head: str) -> list[dict]:
+    raw = git.run("diff", "--numstat", "-z", "--no-renames", "--end-of-options", base, head, cwd=mirror).stdout
     files = []
     for rec in raw.split(b"\0"):
         if not rec:
@@ -239,4 +318,3 @@ def changed_files(git: Git, base: str, head: str) -> list[dict]:
 
 def _count(raw: bytes) -> int | None:
     return int(raw) if raw.isdigit() else None  # "-" for a binary file
-

@@ -1,8 +1,9 @@
 """The payload policy: the single decision point for what a request body may hold.
 
 Reads policy/policy.yaml (the project's allowlists) and the user's own policy file, which may
-enable gated fields and lower limits but never allow a forbidden field. Imported only by calls
-that send a body, so read-only scripts never pay for yaml or jsonschema.
+enable gated fields, lower limits, and set or require an ACU cap for every create, but never
+allow a forbidden field. Imported only by calls that send a body, so read-only scripts never pay
+for yaml or jsonschema.
 """
 
 from __future__ import annotations
@@ -36,17 +37,23 @@ def _yaml_load(path: Path) -> Any:
         raise ConfigError(f"policy file {path} is not valid YAML{where}") from None
 
 
+USER_KEYS = ("enable_gated_fields", "limits", "create_defaults", "require_max_acu_limit")
+# Fields the user's file may give a default for, on every session create.
+CREATE_DEFAULT_FIELDS = ("max_acu_limit",)
+
+
 def _user_policy(config_dir: Path, base: dict) -> dict:
-    """Validate the user's policy file: it may only enable gated fields and lower limits."""
+    """Validate the user's policy file: it may only enable gated fields, lower limits, set a default
+    ACU cap for every create and require one."""
     path = Path(config_dir) / USER_POLICY_NAME
     if not path.is_file():
         return {"enable_gated_fields": [], "limits": {}}
     data = _yaml_load(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must be a mapping with enable_gated_fields and/or limits")
-    unknown = set(data) - {"enable_gated_fields", "limits"}
+    unknown = set(data) - set(USER_KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown keys {sorted(map(str, unknown))}; allowed: enable_gated_fields, limits")
+        raise ConfigError(f"{path}: unknown keys {sorted(map(str, unknown))}; allowed: {', '.join(USER_KEYS)}")
     gated = data.get("enable_gated_fields") or []
     limits = data.get("limits") or {}
     if not isinstance(gated, list) or not all(isinstance(g, str) for g in gated):
@@ -67,7 +74,30 @@ def _user_policy(config_dir: Path, base: dict) -> dict:
             raise ConfigError(f"{path}: limit {name} must be a positive integer")
         if value > base["limits"][name]:
             raise ConfigError(f"{path}: limit {name} can only be lowered (project limit {base['limits'][name]})")
-    return {"enable_gated_fields": list(gated), "limits": dict(limits)}
+    defaults = _create_defaults(path, data.get("create_defaults"), {**base["limits"], **limits})
+    require = data.get("require_max_acu_limit", False)
+    if not isinstance(require, bool):
+        raise ConfigError(f"{path}: require_max_acu_limit must be true or false")
+    return {"enable_gated_fields": list(gated), "limits": dict(limits), "create_defaults": defaults,
+            "require_max_acu_limit": require, "path": str(path)}
+
+
+def _create_defaults(path: Path, raw: Any, limits: dict) -> dict:
+    """create_defaults: {max_acu_limit: N}, N a positive integer within the (possibly lowered) limit."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: create_defaults must be a mapping, e.g. create_defaults: {{max_acu_limit: 20}}")
+    for name, value in raw.items():
+        if name not in CREATE_DEFAULT_FIELDS:
+            raise ConfigError(f"{path}: create_defaults.{str(name)[:64]} is not a field with a default; "
+                              f"known: {', '.join(CREATE_DEFAULT_FIELDS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{path}: create_defaults.{name} must be a positive integer")
+        if value > limits[name]:
+            raise ConfigError(f"{path}: create_defaults.{name} {value} is above the limit {name} ({limits[name]}); "
+                              "a default must be within it")
+    return dict(raw)
 
 
 class Policy:
@@ -75,7 +105,26 @@ class Policy:
         self.base = base
         self.limits = {**base["limits"], **user["limits"]}
         self.enabled_gated = frozenset(user["enable_gated_fields"])
+        self.create_defaults: dict = dict(user.get("create_defaults") or {})
+        self.require_max_acu_limit = bool(user.get("require_max_acu_limit", False))
+        self.user_file = user.get("path")
         self._validators: dict = {}
+
+    def apply_create_defaults(self, payload: dict) -> tuple[dict, list[str]]:
+        """The create payload with the user's create_defaults filled in where a field is absent (a given
+        value, even one the check will refuse, is never replaced), and a note per field filled. Refuses
+        (PolicyError, nothing sent) a create without an ACU cap when the user's file requires one."""
+        out, notes = dict(payload), []
+        for name, value in self.create_defaults.items():
+            if out.get(name) is None:
+                out[name] = value
+                notes.append(f"{name} set to {value} from create_defaults in your policy file {self.user_file}")
+        if self.require_max_acu_limit and out.get("max_acu_limit") is None:
+            raise PolicyError(f"your policy file {self.user_file} requires an ACU cap on every session "
+                              "(require_max_acu_limit: true): give --max-acu N (max_acu_limit in a payload or an "
+                              "MCP call), or set create_defaults: {max_acu_limit: N} in that file. "
+                              "Nothing was sent.")
+        return out, notes
 
     def limit(self, name: str) -> int:
         return self.limits[name]

@@ -26,10 +26,10 @@ from .boot import ROOT
 from .locations import CREDENTIALS_FILE, TOKEN_FILE
 
 # The scripts the commands and the skill run (every script but the MCP server's launcher).
-EXEMPT_SCRIPTS = ("archive_session", "check_setup", "create_session", "get_session", "inbox", "knowledge",
-                  "list_attachments", "list_messages", "list_sessions", "pickup", "playbooks", "secrets",
-                  "send_message", "setup_env", "terminate_session", "unarchive_session", "update_tags",
-                  "upload_attachment", "wait_session")
+EXEMPT_SCRIPTS = ("archive_session", "check_setup", "create_session", "delegate_batch", "get_session", "inbox",
+                  "knowledge", "list_attachments", "list_messages", "list_sessions", "pickup", "playbooks",
+                  "secrets", "send_message", "setup_env", "terminate_session", "unarchive_session", "update_tags",
+                  "upload_attachment", "usage", "wait_session")
 # Folders no sandboxed command may write even when the project folder holds them (Claude Code started in
 # the home folder): the token and the user's policy, the plugin's environment and state, Python's user
 # site-packages (a .pth file there runs in every later Python, the plugin's scripts included), and

@@ -6,6 +6,7 @@ nothing; otherwise it sends exactly that request (plus the reads and fallbacks i
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,9 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
     if force_new and follow_up:
         raise InvalidInput("--force-new and --follow-up exclude each other: --force-new creates a second session, "
                            "--follow-up sends the prompt to the existing one. Nothing was sent.")
-    payload = dict(payload)
+    payload, filled = policy.apply_create_defaults(dict(payload))  # the user's policy: a default ACU cap
+    for line in filled:
+        note(line)
     derived = not payload.get("title") and isinstance(payload.get("prompt"), str)
     if derived:
         payload["title"] = dedup.derive_title(payload["prompt"], policy.limit("title_max_chars"))
@@ -211,7 +214,7 @@ def _existing(client: Client, policy: Policy, found: list[dict], payload: dict, 
 
 def _tags_refused(err: DevinError) -> bool:
     """An organization can restrict tags; its refusal of the create names them."""
-    return err.http_status in (400, 403, 422) and "tag" in err.message.lower()
+    return err.http_status in (400, 403, 422) and bool(re.search(r"\btags?\b", err.message, re.I))
 
 
 def _send_create(client: Client, req: Request, payload: dict, started: float, note: Note) -> tuple[Any, int, bool]:

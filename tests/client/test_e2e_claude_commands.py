@@ -530,6 +530,25 @@ def test_review_picks_the_pr_up_and_sends_findings_back_as_written(client, emu, 
     assert m.json == {"message": "test_fix fails: AssertionError in fix.py line 2"}
 
 
+def test_batch_shows_the_plan_then_starts_with_yes_as_written(client, emu, tmp_path):
+    import json as _json
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / "sweep.yaml").write_text("batch: sweep\ndefaults: {max_acu_limit: 2}\ntasks:\n"
+                                     + "".join(f"  - {{title: fix {i}, prompt: fix module {i}}}\n" for i in range(3)))
+    plan = st.call_from(CMD / "batch.md", "delegate_batch.py", {"FILE": "sweep.yaml", "N": "2"})
+    go = st.call_from(CMD / "batch.md", "delegate_batch.py", {"FILE": "sweep.yaml", "N": "2"}, index=1)
+    assert "--yes" in go and "--yes" not in plan
+    run = client("/devin:batch sweep.yaml 2", [bash(plan), bash(go)])
+    assert_clean(run)
+    planned, started = run.tool_results()
+    assert "Nothing was sent" in planned and "3 new" in planned, planned
+    assert "2 started" in started and "1 waiting" in started, started
+    posts = emu.requests("POST", SESSIONS)
+    assert len(posts) == 2 and all("batch-sweep" in p.json["tags"] for p in posts)
+    assert _json.dumps(posts[0].json["max_acu_limit"]) == "2"
+
+
 def test_every_command_is_covered_here():
     """A new command must come with an end-to-end test in this file."""
     source = Path(__file__).read_text(encoding="utf-8")
@@ -540,4 +559,5 @@ def test_every_command_is_covered_here():
     counts = {name: len(st.documented_calls(CMD / f"{name}.md")) for name in ph.EXPECTED_COMMANDS}
     assert counts == {"delegate": 1, "status": 1, "messages": 1, "message": 2, "wait": 1,
                       "tag": 3, "archive": 1, "terminate": 2, "setup": 0, "playbooks": 4,
-                      "knowledge": 7, "secrets": 0, "attach": 1, "delete": 6, "inbox": 1, "review": 3}, counts
+                      "knowledge": 7, "secrets": 0, "attach": 1, "delete": 6, "inbox": 1, "review": 3,
+                      "batch": 2}, counts

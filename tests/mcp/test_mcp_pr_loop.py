@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from git_world import git, make_world
-from test_mcp_server import calls, err, ok
+from test_mcp_server import calls, env, err, ok  # noqa: F401  (env: the fixture)
 
 
 
@@ -37,3 +37,18 @@ def test_inbox_and_pickup_through_mcp(world, emu, dirs):
     assert Path(doc["worktree"]).parent == work.parent and git(work, "rev-parse", "HEAD", env=env) == head_before
     assert "refused before any git command" in err(hostile, "invalid_input")["message"]
     assert json.dumps(doc).count("src/a.py") == 1
+
+
+def test_batch_plan_and_run_through_mcp(emu, env):
+    doc = {"batch": "mcp", "defaults": {"max_acu_limit": 2},
+           "tasks": [{"title": f"task {i}", "prompt": f"do {i}"} for i in range(4)]}
+    plan, refused, started, over = calls(env, ("batch_plan", {"batch": doc, "max_active": 2}),
+                                         ("batch_run", {"batch": doc, "max_active": 2}),
+                                         ("batch_run", {"batch": doc, "max_active": 2, "confirm": True}),
+                                         ("batch_plan", {"batch": doc, "budget_acu": 7}))
+    assert [i["state"] for i in ok(plan)["items"]] == ["new"] * 4 and ok(plan)["sent"] is False
+    assert refused.is_error
+    got = ok(started)
+    assert [i["state"] for i in got["items"]] == ["started", "started", "waiting", "waiting"]
+    assert len(emu.requests("POST", "/v3/organizations/{org_id}/sessions")) == 2
+    assert "over --budget-acu 7" in err(over, "invalid_input")["message"]

@@ -97,7 +97,8 @@ def test_tools_come_from_the_policy_with_annotations(env):
                             "delete_playbook", "list_knowledge", "get_knowledge_note", "create_knowledge_note",
                             "update_knowledge_note", "delete_knowledge_note", "list_knowledge_folders",
                             "list_secrets", "delete_secret", "upload_attachment", "unarchive_session",
-                            "list_attachments", "download_attachments", "inbox", "pickup_pr"}
+                            "list_attachments", "download_attachments", "inbox", "pickup_pr", "usage",
+                            "batch_plan", "batch_run"}
     assert info.name == "devin"
     create = by_name["create_session"].input_schema
     own = ("force_new", "follow_up", "dedup_days", "dry_run")
@@ -116,7 +117,8 @@ def test_tools_come_from_the_policy_with_annotations(env):
         assert t.input_schema["type"] == "object" and t.input_schema["additionalProperties"] is False
         assert "untrusted data" in t.description
         a = t.annotations
-        if t.name.startswith(("get_", "list_")) or t.name in ("wait_session", "check_setup", "inbox"):
+        if t.name.startswith(("get_", "list_")) or t.name in ("wait_session", "check_setup", "inbox", "usage",
+                                                               "batch_plan"):
             assert a.read_only_hint is True and a.destructive_hint is False, t.name
         else:
             assert a.read_only_hint is False, t.name
@@ -459,12 +461,15 @@ def test_entry_point_without_the_extra_connects_with_no_tools_and_says_what_to_i
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2099-01-01"}}
     lines = [json.dumps(init), json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
              json.dumps({"jsonrpc": "2.0", "id": 3, "method": "resources/list"}), "x" * (2 << 20), "{",
-             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})]
+             json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), "[" * 200_000,
+             '{"jsonrpc": "2.0", "id": 1e999, "method": "ping"}']
     proc = subprocess.run([PYTHON, str(SERVER)], capture_output=True, text=True, env=env,
                           input="\n".join(lines) + "\n", timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr  # it connects, with no tools, and says why
     assert proc.stderr.startswith("devin: config:") and "setup_env.py --with-mcp" in proc.stderr
-    first, tools, unknown, huge, broken = (json.loads(x) for x in proc.stdout.splitlines())
+    first, tools, unknown, huge, broken, deep, inf_id = (json.loads(x) for x in proc.stdout.splitlines())
+    assert deep["error"]["code"] == -32700 and inf_id == {"jsonrpc": "2.0", "id": None,
+                                                          "error": {"code": -32600, "message": "Invalid Request"}}
     assert first["result"]["protocolVersion"] == "2025-11-25" and "--with-mcp" in first["result"]["instructions"]
     assert "optional" in first["result"]["instructions"] and tools["result"] == {"tools": []}
     assert unknown["error"]["code"] == -32601 and huge["error"]["code"] == -32600

@@ -29,9 +29,12 @@ def world(tmp_path, dirs, emu):
 def snapshot(work: Path, env: dict) -> dict:
     files = {str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in work.rglob("*") if p.is_file() and ".git" not in p.relative_to(work).parts}
-    return {"head": git(work, "rev-parse", "HEAD", env=env), "branch": git(work, "branch", "--show-current", env=env),
-            "status": git(work, "status", "--porcelain", env=env), "index": (work / ".git" / "index").read_bytes(),
-            "files": files, "branches": git(work, "branch", "--list", "main", env=env)}
+    safe = ("-c", "core.fsmonitor=false")  # the test's own look must not run a hostile config either
+    return {"head": git(work, *safe, "rev-parse", "HEAD", env=env),
+            "branch": git(work, *safe, "branch", "--show-current", env=env),
+            "status": git(work, *safe, "status", "--porcelain", env=env),
+            "index": (work / ".git" / "index").read_bytes(), "files": files,
+            "branches": git(work, *safe, "branch", "--list", "main", env=env)}
 
 
 def session_with(emu, *urls) -> str:
@@ -124,9 +127,16 @@ def test_outside_a_repository_and_a_dir_inside_the_tree_are_refused(world, emu, 
     elsewhere.mkdir()
     r = run_script("pickup.py", sid, "--json", env=env, cwd=elsewhere)
     assert r.rc == 2 and "not inside a git repository" in r.out
-    r = pick(env, work, sid, "--dir", "sub/wt", "--json")
-    assert r.rc == 2 and "outside the current working tree" in r.out
-    assert not (work / "sub").exists()
+    home = Path(env["HOME"])
+    for bad in ("sub/wt", "../wt", "/tmp/wt", ".hidden", "-rf", str(home / ".local" / "bin"), "~/.local/bin"):
+        r = pick(env, work, sid, "--dir", bad, "--json")
+        assert r.rc == 2 and "--dir" in r.out, (bad, r.out)
+    assert not (work / "sub").exists() and not (home / ".local" / "bin").exists()
+    (work.parent / "a-file").write_text("x")
+    r = pick(env, work, sid, "--dir", "a-file", "--json")
+    assert r.rc == 2 and "not an empty folder" in r.out
+    r = pick(env, work, sid, "--dir", "review-7", "--json")
+    assert r.rc == 0 and json.loads(r.out)["worktree"] == str(work.parent / "review-7")
 
 
 def test_ssh_remote_forms_are_recognised():
@@ -156,3 +166,58 @@ def test_pickup_of_a_pr_with_100_files_is_measured(world, emu, capsys):
     assert r.rc == 0 and len(json.loads(r.out)["files"]) == 100
     with capsys.disabled():
         print(f"\npickup of a 100-file PR from the local bare repository: {took:.2f} s")
+
+
+def test_the_users_repository_config_never_runs_and_the_token_never_reaches_git(world, emu, tmp_path):
+    """The project (and so its .git/config) is the agent's to write, and pickup runs outside the sandbox:
+    nothing in that config may run or redirect the fetch (attacker review, breaks 1 and 8)."""
+    env, work, _bare, seed = world
+    pwned = tmp_path / "pwned"
+    cfg = work / ".git" / "config"
+    cfg.write_text(cfg.read_text() + f"""[core]
+\tsshCommand = sh -c 'env > {pwned}-ssh' --
+\tfsmonitor = sh -c 'env > {pwned}-fsmonitor'
+[credential]
+\thelper = !sh -c 'env > {pwned}-credential'
+[remote "mirror"]
+\turl = git@github.com:acme/app.git
+[url "git@github.com:"]
+\tinsteadOf = https://github.com/
+[filter "evil"]
+\tsmudge = sh -c 'env > {pwned}-filter'
+""")
+    (work / ".gitattributes").write_text("* filter=evil\n")
+    before = snapshot(work, env)
+    sid = session_with(emu, PR7)
+    r = pick(env, work, sid, "--json")
+    assert r.rc == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["head"] == git(seed, "rev-parse", "pr7", env=env)  # the canonical repository's PR, not a redirect
+    assert list(tmp_path.glob("pwned*")) == []
+    assert snapshot(work, env) == before
+    wt = Path(doc["worktree"])
+    assert (wt / ".git").read_text().startswith("gitdir: ")
+    assert str(Path(env["XDG_STATE_HOME"])) in (wt / ".git").read_text()  # the mirror's, not the user's
+
+
+def test_a_checked_out_branch_named_like_the_pickup_branch_is_never_moved(world, emu):
+    env, work, _bare, _seed = world
+    git(work, "checkout", "-q", "-b", "devin/pr-7", env=env)
+    before = snapshot(work, env)
+    sid = session_with(emu, PR7)
+    r = pick(env, work, sid, "--json")
+    assert r.rc == 0 and json.loads(r.out)["worktree"] != str(work)
+    assert snapshot(work, env) == before  # attacker review, break 4
+
+
+def test_a_pr_symlink_is_checked_out_as_a_plain_file(world, emu):
+    env, work, bare, seed = world
+    git(seed, "checkout", "-q", "-b", "pr11", "main", env=env)
+    (seed / "key").symlink_to(Path(env["HOME"]) / ".ssh" / "id_rsa")
+    git(seed, "add", "-A", env=env)
+    git(seed, "commit", "-qm", "link", env=env)
+    git(seed, "push", "-q", str(bare), "pr11:refs/pull/11/head", env=env)
+    sid = session_with(emu, "https://github.com/acme/app/pull/11")
+    doc = json.loads(pick(env, work, sid, "--json").out)
+    link = Path(doc["worktree"]) / "key"
+    assert not link.is_symlink() and link.read_text().endswith(".ssh/id_rsa")

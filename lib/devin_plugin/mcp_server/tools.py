@@ -198,6 +198,15 @@ def t_inbox(call: Call) -> dict:
                        dry_run=call.dry_run)
 
 
+def t_usage(call: Call) -> dict:
+    from .. import usage
+    tag = call.args.get("tag")
+    if tag is not None:
+        call.policy().check("session_tags", {"tags": [tag]})
+    return usage.usage(call.client(120), days=usage.check_days(call.args.get("days", 7), "days"), tag=tag,
+                       dry_run=call.dry_run)
+
+
 def t_pickup(call: Call) -> dict:
     """Only inside the repository the server runs in (its project): never a path the agent names."""
     from .. import pickup
@@ -205,7 +214,40 @@ def t_pickup(call: Call) -> dict:
         return sessions.get_session(call.client(), call.session(), dry_run=True)
     base = upload_base_dir(call.env)
     session = sessions.get_session(call.client(), call.session())
-    return pickup.pickup(session, wanted=call.args.get("pr"), cwd=base, env=call.env)
+    return pickup.pickup(session, wanted=call.args.get("pr"), cwd=base, env=call.env,
+                         state_dir=call.settings().state_dir)
+
+
+def _batch(call: Call, run: bool) -> dict:
+    from .. import batch
+    policy = call.policy()
+    parsed = batch.parse(call.args["batch"], policy)
+    budget = call.args.get("budget_acu")
+    total = batch.check_budget(parsed, budget)
+    max_active = call.args.get("max_active", 3)
+    client = call.client(600)
+    if call.dry_run:
+        doc = sessions.create_session(client, policy, parsed.tasks[0].payload, dry_run=True)
+        doc["batch"] = {"name": parsed.name, "tasks": len(parsed.tasks),
+                        "looks_up": batch.first_look(client, parsed).describe()}
+        return doc
+    looked = batch.look(client, parsed)
+    if run:
+        def create(payload: dict) -> dict:
+            made = sessions.create_session(client, policy, payload, settle_s=call.dedup_settle_seconds(),
+                                           note=call.note)
+            return call.remember_created(made)
+        batch.run(client, policy, parsed, max_active=max_active, create=create, note=call.note)
+    return call.with_notes(batch.as_doc(parsed, total_caps=total, budget=budget, max_active=max_active, sent=run,
+                                        looked=looked))
+
+
+def t_batch_plan(call: Call) -> dict:
+    return _batch(call, run=False)
+
+
+def t_batch_run(call: Call) -> dict:
+    return _batch(call, run=True)
 
 
 def t_check_setup(call: Call) -> dict:
@@ -240,9 +282,30 @@ def _fixed(text: str) -> Headline:
     return lambda doc, args: "Dry run: nothing was sent." if doc.get("dry_run") else text
 
 
+BATCH_OPTIONS = {"batch": {"type": "object", "description": "the batch document: batch, defaults, tasks"},
+                 "max_active": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3},
+                 "budget_acu": {"type": "number", "exclusiveMinimum": 0, "maximum": 1e9},
+                 "dry_run": DRY_RUN_ARG}
+
+
+def _batch_head(doc: dict, args: dict) -> str:
+    if doc.get("dry_run"):
+        return "Dry run: nothing was sent."
+    counts = ", ".join(f"{n} {state}" for state, n in (doc.get("counts") or {}).items())
+    return f"Batch {doc.get('batch')}: {counts}" + ("" if doc.get("sent") else " (plan only, nothing sent)")
+
+
 def _count(what: str) -> Headline:
     return lambda doc, args: f"{len(doc.get('items') or [])} {what}" + (" (more exist)" if doc.get("has_next_page")
                                                                          else "")
+
+
+def _usage_head(doc: dict, args: dict) -> str:
+    if doc.get("dry_run"):
+        return "Dry run: nothing was sent."
+    from ..formatting import acus
+    cut = "" if doc.get("complete") else f" (at least: the {limits.SESSIONS_LIST_MAX:,}-session bound cut the list)"
+    return f"{acus(doc.get('total_acus'))} ACUs over {doc.get('sessions')} session(s){cut}"
 
 
 def limit_arg(default: int, cap: int) -> dict:
@@ -403,6 +466,14 @@ def tools(policy: Policy) -> list[Tool]:
                                "days": {"type": "number", "exclusiveMinimum": 0, "maximum": 365, "default": 30},
                                "dry_run": DRY_RUN_ARG},
              read_only=True, idempotent=True, headline=_count("session(s) need you")),
+        Tool("usage", "ACUs used by Devin sessions",
+             "ACUs consumed by the org's sessions created in the last `days` days (optionally one tag, e.g. a "
+             "batch's): total_acus and each session's acus_consumed; `complete` false when the "
+             f"{limits.SESSIONS_LIST_MAX:,}-session bound cut the list. Source: the sessions' acus_consumed (the API "
+             "has no billing endpoint). Read-only.",
+             t_usage, options={"days": {"type": "number", "exclusiveMinimum": 0, "maximum": 365, "default": 7},
+                               "tag": tag, "dry_run": DRY_RUN_ARG},
+             read_only=True, idempotent=True, headline=_usage_head),
         Tool("pickup_pr", "Bring a session's pull request home",
              "Fetch the session's pull request into a new git worktree next to the project's repository (branch "
              "devin/pr-N); never changes the project's branch, index or files, never pushes, runs nothing from the "
@@ -413,6 +484,17 @@ def tools(policy: Policy) -> list[Tool]:
              required=("session",), idempotent=True,
              headline=lambda doc, args: ("Dry run: nothing was sent." if doc.get("dry_run") else
                                          f"Worktree {doc.get('worktree')} on {doc.get('branch')}")),
+        Tool("batch_plan", "Plan a batch of Devin tasks",
+             "The plan of a batch (batch: {batch: NAME, defaults: {...}, tasks: [{title, prompt, ...}]}): each task "
+             "new, running or done, the ACU caps and their total, cost notes. Sends no write. Read-only.",
+             t_batch_plan, options=BATCH_OPTIONS, required=("batch",), read_only=True, idempotent=True,
+             headline=_batch_head),
+        Tool("batch_run", "Start a batch of Devin tasks",
+             "Start the batch's new tasks until max_active of its sessions are running (never a task twice; "
+             "rerun to continue). Costs ACUs: show the plan (batch_plan) and get the user's yes first; then call "
+             "with confirm: true.",
+             t_batch_run, options={**BATCH_OPTIONS, "confirm": CONFIRM_ARG}, required=("batch", "confirm"),
+             headline=_batch_head),
         Tool("check_setup", "Check the Devin setup",
              "Check the configuration, the token, the organization and the permissions (GET requests only), and "
              "whether Claude Code's sandbox settings keep the token out of the agent's commands (what is missing).",
