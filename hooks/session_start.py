@@ -32,6 +32,7 @@ import sys
 # scripts' own (devin_plugin.config), so what this writes is exactly what they read.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "lib"))
 from devin_plugin import config  # noqa: E402
+from devin_plugin.statefiles import read_private, write_private  # noqa: E402
 
 
 def _private_dir(path: str) -> None:
@@ -49,13 +50,9 @@ def _private_dir(path: str) -> None:
 
 def _current(path: str) -> bytes | None:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        return read_private(path, 4096)
     except FileNotFoundError:
         return None
-    try:
-        return os.read(fd, 4097)
-    finally:
-        os.close(fd)
 
 
 def write_token(path: str, token: str) -> bool:
@@ -67,14 +64,7 @@ def write_token(path: str, token: str) -> bool:
             return False
     except OSError:
         pass  # a symlink (O_NOFOLLOW) or unreadable file: replaced below by a plain file
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        os.write(fd, wanted)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)  # rename replaces a symlink itself, never writes through it
+    write_private(path, wanted)  # a rename replaces a symlink itself, never writes through it
     return True
 
 

@@ -181,21 +181,24 @@ def find(client: Client, title: str, *, since: float, tagged: bool = True, any_s
     """
     since = int(since)
     out = Search()
-    if tagged:
-        if _read(client, tag_request(client, title, since), title, since, TAGGED_MAX, out,
-                 any_status=any_status) is not None:
+
+    def read_all(req: Request, limit: int, gap: str) -> None:
+        """Read `req` to its end (up to `limit`); say what was left when the limit cut it."""
+        if _read(client, req, title, since, limit, out, any_status=any_status) is not None:
             out.complete = False
-            out.gaps.append(f"more than {TAGGED_MAX:,} sessions carry this title's tag; the newest were read")
+            out.gaps.append(gap)
+
+    if tagged:
+        read_all(tag_request(client, title, since), TAGGED_MAX,
+                 f"more than {TAGGED_MAX:,} sessions carry this title's tag; the newest were read")
         if out.found:
             return out
     scan = _scan_request(client, since)
     cursor = _read(client, scan, title, since, PAGE_MAX, out, any_status=any_status)
     if cursor is None:
         return out
-    if _read(client, _scan_request(client, since, PEOPLE_ORIGINS), title, since, PEOPLE_MAX, out,
-             any_status=any_status) is not None:
-        out.complete = False
-        out.gaps.append(f"people started more than {PEOPLE_MAX:,} sessions in the window; the newest were read")
+    read_all(_scan_request(client, since, PEOPLE_ORIGINS), PEOPLE_MAX,
+             f"people started more than {PEOPLE_MAX:,} sessions in the window; the newest were read")
     if out.found:
         return out
     if cursor and _read(client, client.derive(scan, params={"after": cursor}), title, since, SCAN_MAX - PAGE_MAX,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from . import ids
 from .audit import ensure_private_dir
 from .errors import InvalidInput
+from .statefiles import read_private, write_private
 
 RECORD_DIR = "last-session"
 RECORD_MAX_BYTES = 4096
@@ -40,23 +40,12 @@ def remember_created(state_dir: str | os.PathLike[str], org_id: str, session: Ma
         return False
     path = record_path(state_dir, org_id)
     data = json.dumps({"session_id": sid, "org_id": org_id}).encode("ascii")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
         ensure_private_dir(state_dir)
         ensure_private_dir(path.parent)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)  # replaces a planted symlink or file itself, never what it points to
+        write_private(path, data)
         return True
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         if note is not None:
             note(f"warning: could not record this session as `last` ({exc.strerror})")
         return False
@@ -67,20 +56,13 @@ def last_session(state_dir: str | os.PathLike[str], org_id: str) -> str:
     path = record_path(state_dir, org_id)
     fix = "give the session's id instead (list_sessions.py shows them); the next create records a new one"
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        raw = read_private(path, RECORD_MAX_BYTES) or b""
     except FileNotFoundError:
         raise InvalidInput(f"`last`: no session created on this machine is recorded for organization {org_id}; "
                            "create one with create_session.py, or give a session id. Nothing was sent.") from None
     except OSError as exc:
         raise InvalidInput(f"`last`: the record {path} cannot be read ({exc.strerror}); {fix}. "
                            "Nothing was sent.") from None
-    try:
-        st = os.fstat(fd)
-        ok = (stat.S_ISREG(st.st_mode) and st.st_size <= RECORD_MAX_BYTES
-              and (not hasattr(os, "getuid") or st.st_uid == os.getuid()))
-        raw = os.read(fd, RECORD_MAX_BYTES + 1) if ok else b""
-    finally:
-        os.close(fd)
     sid = _recorded_id(raw, org_id)
     if sid is None:
         raise InvalidInput(f"`last`: the record {path} is not one this plugin wrote (corrupt or changed); {fix}. "

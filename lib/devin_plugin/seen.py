@@ -17,6 +17,8 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .statefiles import read_private, write_private
 from typing import Any
 
 from .audit import ensure_private_dir
@@ -74,19 +76,9 @@ def _event_id(value: Any) -> str | None:
 def _read_record(path: Path) -> bytes | None:
     """At most RECORD_MAX_BYTES of a regular file, without following a symlink or blocking on a FIFO."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        return read_private(path, RECORD_MAX_BYTES)
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > RECORD_MAX_BYTES:
-            return None
-        data = os.read(fd, RECORD_MAX_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return data if len(data) <= RECORD_MAX_BYTES else None
 
 
 def _parse(data: bytes, org_id: str, session_id: str) -> Mark | None:
@@ -158,19 +150,7 @@ def save(state_dir: str | os.PathLike[str], org_id: str, session_id: str, last: 
 
 
 def _write_atomic(folder: Path, name: str, data: bytes, note: Note) -> None:
-    tmp = folder / f".{name}.{os.urandom(8).hex()}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, folder / name)  # replaces a symlink or a stale file itself, never what it points to
+        write_private(folder / name, data)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         note(f"cannot remember which messages were shown ({exc.strerror}); the next --new shows them again")
