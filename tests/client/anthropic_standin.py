@@ -292,10 +292,11 @@ def client_env(home: Path, standin: AnthropicStandin, emu=None, **extra: str | N
     return env
 
 
-def run_client(prompt: str, turns: list, *, home: Path, emu=None, plugin: Path = ph.REPO,
+def run_client(prompt: str, turns: list, *, home: Path, emu=None, plugin: Path | None = ph.REPO,
                args: tuple | list = (), cwd: Path | None = None,
                env: dict | None = None, mcp: bool = False) -> ClientRun:
-    """One `claude -p PROMPT` against a fresh stand-in scripted with `turns`.
+    """One `claude -p PROMPT` against a fresh stand-in scripted with `turns` (plugin=None: the plugin
+    installed in `home`, as a user has it, instead of --plugin-dir).
 
     Unless `mcp`, the plugin's MCP server is left out (`--strict-mcp-config`): the commands, the
     skill and the hook only use Bash, and starting the server doubles the client's start-up time
@@ -307,7 +308,7 @@ def run_client(prompt: str, turns: list, *, home: Path, emu=None, plugin: Path =
     cwd.mkdir(parents=True, exist_ok=True)
     with AnthropicStandin(list(turns)) as standin:
         proc = subprocess.run(
-            [binary, "-p", prompt, "--plugin-dir", str(plugin), "--output-format", "json",
+            [binary, "-p", prompt, *(["--plugin-dir", str(plugin)] if plugin else []), "--output-format", "json",
              *([] if mcp else ["--strict-mcp-config"]), *args],
             capture_output=True, text=True, timeout=150, cwd=str(cwd),
             env=client_env(home, standin, emu, **(env or {})))
