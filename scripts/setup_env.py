@@ -35,6 +35,7 @@ from devin_plugin.errors import ConfigError, InvalidInput  # noqa: E402
 REQUIREMENTS = ROOT / "requirements.txt"
 REQUIREMENTS_MCP = ROOT / "requirements-mcp.txt"
 STAMP_NAME = ".devin-plugin-stamp"
+OWNED_NAME = ".devin-plugin-owned"
 
 # Not `devin`: that name belongs to Cognition's own CLI, which a user may have installed too.
 LAUNCHER_NAME = "devin-plugin"
@@ -165,10 +166,18 @@ def healthy(target: Path, with_mcp: bool = False) -> bool:
 
 
 def install(target: Path, say: Callable[[str], None], requirements: Path = REQUIREMENTS) -> None:
+    ours = (target / STAMP_NAME).exists() or (target / OWNED_NAME).exists()
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not ours)):
+        # Rebuilding clears the folder: never one this script did not make (a DEVIN_PLUGIN_VENV pointing at
+        # a project's own .venv, or any other folder, would be wiped).
+        raise ConfigError(f"{target} exists and is not an environment this script made (no {STAMP_NAME} or "
+                          f"{OWNED_NAME}); remove it yourself or point DEVIN_PLUGIN_VENV elsewhere. Nothing was "
+                          "changed.")
     say(f"creating the environment at {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         venv.EnvBuilder(clear=True, with_pip=True, symlinks=True).create(str(target))
+        (target / OWNED_NAME).write_text("made by the devin plugin's setup_env.py\n")  # an interrupted install too
     except Exception as exc:  # ensurepip missing is the usual cause on Debian
         raise ConfigError(f"cannot create a virtual environment ({type(exc).__name__}); on Debian "
                           "or Ubuntu run: sudo apt-get install python3-venv") from None
