@@ -229,3 +229,14 @@ def test_scripts_map_hostile_answers_to_contract_exit_codes(emu, dirs, kind, par
 
 def test_every_error_is_a_devin_error():
     assert issubclass(ApiError, DevinError) and issubclass(UnknownOutcome, DevinError)
+
+
+def test_a_number_that_overflows_to_infinity_is_a_malformed_answer_not_an_internal_error():
+    """1e400 parses to inf, which no --json output can carry (it used to crash list_sessions.py --json)."""
+    import pytest as _pytest
+
+    from devin_plugin.http_json import loads_strict
+    for text in ('{"created_at": 1e400}', '{"a": [-1e999]}', '{"acus_consumed": 2e308}'):
+        with _pytest.raises(ValueError, match="out of range"):
+            loads_strict(text)
+    assert loads_strict('{"a": 1.5e300, "b": 12345678901234567890}') == {"a": 1.5e300, "b": 12345678901234567890}
