@@ -12,7 +12,7 @@ import sys
 
 import _prelude  # noqa: F401
 from devin_plugin import batch as batch_mod
-from devin_plugin import cli, sessions
+from devin_plugin import cli
 from devin_plugin.output import fence
 
 
@@ -45,26 +45,10 @@ def main(inv: cli.Invocation) -> int:
         raise cli.InvalidInput(f"--max-active {a.max_active}: allowed is 1 to 100")
     if a.budget_acu is not None and not 0 < a.budget_acu < 1e9:
         raise cli.InvalidInput(f"--budget-acu {a.budget_acu:g}: allowed is a positive number")
-    policy = inv.policy()
-    parsed = batch_mod.parse(batch_mod.load_text(inv.read_text(a.file, "FILE"), "FILE"), policy)
-    total = batch_mod.check_budget(parsed, a.budget_acu)
-    inv.settings()
-    client = inv.client(600)
-    if inv.dry_run:  # the first task's create, as --yes would send it, and the plan's first look; nothing sent
-        doc = sessions.create_session(client, policy, parsed.tasks[0].payload, dry_run=True)
-        doc["batch"] = {"name": parsed.name, "tasks": len(parsed.tasks), "looks_up": batch_mod.first_look(
-            client, parsed).describe()}
+    document = batch_mod.load_text(inv.read_text(a.file, "FILE"), "FILE")
+    doc = batch_mod.perform(inv, document, budget=a.budget_acu, max_active=a.max_active, start=bool(a.yes))
+    if doc.get("dry_run"):
         return inv.emit_result(doc, lambda: "")
-    looked = batch_mod.look(client, parsed)
-    if a.yes:
-        def create(payload: dict) -> dict:
-            made = sessions.create_session(client, policy, payload, settle_s=inv.dedup_settle_seconds(),
-                                           note=inv.note)
-            inv.remember_created(made)
-            return made
-        batch_mod.run(client, policy, parsed, max_active=a.max_active, create=create, note=inv.note)
-    doc = batch_mod.as_doc(parsed, total_caps=total, budget=a.budget_acu, max_active=a.max_active, sent=bool(a.yes),
-                           looked=looked)
     return inv.emit(doc, lambda: show(doc))
 
 

@@ -25,6 +25,7 @@ from .paging import collect, first_page
 from .states import is_active, status_class
 
 if TYPE_CHECKING:
+    from .context import Context
     from .http import Client
     from .policy import Policy
     from .request import Request
@@ -250,3 +251,28 @@ def load_text(text: str, what: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InvalidInput(f"{what} is not valid YAML{where}") from None
+
+
+def perform(ctx: Context, document: Any, *, budget: float | None, max_active: int, start: bool) -> dict:
+    """The one way a batch is planned, previewed or run, for the script and the MCP tools alike: the
+    whole document checked (policy, budget) before any request; with `ctx.dry_run` the first task's create
+    and the plan's first look, nothing sent; else the plan, and with `start` the new tasks started."""
+    from . import sessions
+    policy = ctx.policy()
+    parsed = parse(document, policy)
+    total = check_budget(parsed, budget)
+    ctx.settings()
+    client = ctx.client(600)
+    if ctx.dry_run:
+        doc = sessions.create_session(client, policy, parsed.tasks[0].payload, dry_run=True)
+        doc["batch"] = {"name": parsed.name, "tasks": len(parsed.tasks),
+                        "looks_up": first_look(client, parsed).describe()}
+        return doc
+    looked = look(client, parsed)
+    if start:
+        def create(payload: dict) -> dict:
+            made = sessions.create_session(client, policy, payload, settle_s=ctx.dedup_settle_seconds(),
+                                           note=ctx.note)
+            return ctx.remember_created(made)
+        run(client, policy, parsed, max_active=max_active, create=create, note=ctx.note)
+    return as_doc(parsed, total_caps=total, budget=budget, max_active=max_active, sent=start, looked=looked)

@@ -65,15 +65,13 @@ def reason(session: dict) -> str | None:
 
 
 def last_devin_message(client: Client, session_id: str) -> str | None:
-    from .sessions import list_messages
+    """Devin's newest message, read as the wait reads it (cleaned, then cut)."""
+    from .sessions import last_devin, list_messages
     try:
-        items = list_messages(client, session_id, max_items=2000)["items"]
+        last = last_devin(list_messages(client, session_id)["items"])
     except DevinError:
         return None
-    for m in reversed(items):
-        if isinstance(m, dict) and m.get("source") == "devin" and isinstance(m.get("message"), str):
-            return m["message"]
-    return None
+    return last["message"] if last else None
 
 
 def inbox(client: Client, *, all_sessions: bool = False, days: float = 30, dry_run: bool = False) -> dict:

@@ -41,8 +41,12 @@ def _expand(path: str, home: str) -> str:
     return os.path.join(home, path[2:]) if path.startswith("~/") else path
 
 
-def _under(path: str, root: str) -> bool:
+def under(path: str, root: str) -> bool:
+    """`path` is `root` or inside it (both resolved)."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_under = under
 
 
 def under_claude_code(env: Mapping[str, str]) -> bool:

@@ -136,14 +136,15 @@ def git_env(env: Mapping[str, str]) -> dict:
 
 
 class Git:
-    """git as an argument list; hooks, fsmonitor and filters off (nothing from the PR runs)."""
+    """git as an argument list; hooks, fsmonitor and filters off (nothing from the PR runs). Every call
+    names its directory: there is no default that could be the user's repository."""
 
-    def __init__(self, cwd: str, env: Mapping[str, str]):
-        self.cwd, self.env = cwd, git_env(env)
+    def __init__(self, env: Mapping[str, str]):
+        self.env = git_env(env)
 
-    def run(self, *args: str, cwd: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, cwd: str, check: bool = True) -> subprocess.CompletedProcess:
         options = [x for c in MIRROR_CONFIG for x in ("-c", c)]
-        cmd = ["git", *options, "-C", cwd or self.cwd, *args]
+        cmd = ["git", *options, "-C", cwd, *args]
         try:
             done = subprocess.run(cmd, capture_output=True, env=self.env, timeout=GIT_TIMEOUT_S,
                                   stdin=subprocess.DEVNULL)
@@ -155,7 +156,7 @@ class Git:
             raise GitFailed(args[0], done.stderr)
         return done
 
-    def out(self, *args: str, cwd: str | None = None) -> str:
+    def out(self, *args: str, cwd: str) -> str:
         return self.run(*args, cwd=cwd).stdout.decode("utf-8", "replace").strip()
 
 
@@ -234,23 +235,19 @@ def _worktrees(git: Git, mirror: str) -> dict[str, str]:
     return out
 
 
-def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 def target_dir(top: Path, number: int, directory: str | None, env: Mapping[str, str]) -> Path:
     """Next to the user's repository: <repo>-devin-pr-N, or --dir NAME (a new folder beside it). Never
     inside the repository, never a protected folder: this script runs outside the sandbox."""
+    from .localfiles import protected_dirs, under
     name = directory if directory is not None else f"{top.name}-devin-pr-{number}"
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", name):
         raise InvalidInput(f"--dir {ascii(name)[:80]}: give a folder name (letters, digits, '.', '_', '-'; not "
                            "starting with '.'); the worktree goes beside the repository")
     target = (top.parent / name).resolve()
-    if target.parent != top.parent.resolve() or _under(target, top):
+    if target.parent != top.parent.resolve() or under(str(target), str(top)):
         raise InvalidInput(f"--dir {name}: the worktree goes beside the repository, not inside it")
-    from .localfiles import protected_dirs
     for shown, real in protected_dirs(env):
-        if _under(target, Path(real)) or _under(Path(real), target):
+        if under(str(target), real) or under(real, str(target)):
             raise InvalidInput(f"--dir {name}: {shown} is protected; choose another folder")
     return target
 
@@ -262,7 +259,7 @@ def pickup(session: Mapping[str, Any], *, wanted: str | None, cwd: str, env: Map
     remote = check_clone(gitdir, pr)
     target = target_dir(top, pr.number, directory, env)
     mirror = mirror_dir(state_dir, pr)
-    git = Git(str(top), env)
+    git = Git(env)
     if not (mirror / "HEAD").is_file():
         from .audit import ensure_private_dir
         ensure_private_dir(state_dir)

@@ -571,7 +571,7 @@ def _excerpt(text: Any) -> str:
     return output._inert(flat)  # the fence's own rule for a line that reads as a marker
 
 
-def _last_devin(messages: list | None) -> dict | None:
+def last_devin(messages: list | None) -> dict | None:
     """Devin's newest message for the result: cleaned before it is cut, for the same reason as _excerpt."""
     from . import output
     for m in reversed(messages or []):
@@ -694,7 +694,7 @@ def wait(client_factory: Callable[[float], Client], session_id: str, *, timeout_
         summary = {"polls": polls, "elapsed_s": round(watch.elapsed(), 2)}
         if cls in STOP_CLASSES and stale is None:
             result = dict(session, wait={"outcome": cls, **summary})
-            last = _last_devin(messages)
+            last = last_devin(messages)
             return dict(result, last_devin_message=last) if last is not None else result
         if stale and stale != watch.stale:
             watch.say(f"this state is from before the last message ({stale}); waiting for Devin to pick it up")

@@ -240,12 +240,18 @@ def test_the_last_guard_refuses_a_target_that_would_carry_credentials(emu, tmp_p
 
 # -- the file host --------------------------------------------------------------------------------------
 
+def fetch_redirected_to(emu, tmp_path, location: str, error: type):
+    """The file route sends the download to `location`; the error the fetch raises."""
+    att = attachment(emu)
+    emu.set_fault("GET", R_FILE, "redirect", status=307, location=location)
+    with pytest.raises(error) as e:
+        fetch(make(emu, tmp_path), att)
+    return e
+
+
 @pytest.mark.mutation
 def test_an_expired_link_is_an_api_error_with_the_hosts_status(emu, tmp_path):
-    att = attachment(emu)
-    emu.set_fault("GET", R_FILE, "redirect", status=307, location=f"{emu.url}/_presigned/{'0' * 32}")
-    with pytest.raises(ApiError) as e:
-        fetch(make(emu, tmp_path), att)
+    e = fetch_redirected_to(emu, tmp_path, f"{emu.url}/_presigned/{'0' * 32}", ApiError)
     assert type(e.value) is ApiError and e.value.http_status == 403 and "403" in e.value.message
 
 
@@ -264,10 +270,7 @@ def test_the_file_host_is_not_followed_further(emu, tmp_path, status):
 
 @pytest.mark.mutation
 def test_an_unreachable_file_host_is_a_network_error(emu, tmp_path):
-    att = attachment(emu)
-    emu.set_fault("GET", R_FILE, "redirect", status=307, location=f"http://127.0.0.1:{closed_port()}/x")
-    with pytest.raises(NetworkError) as e:
-        fetch(make(emu, tmp_path), att)
+    e = fetch_redirected_to(emu, tmp_path, f"http://127.0.0.1:{closed_port()}/x", NetworkError)
     assert "download failed (ConnectionError)" in e.value.message  # what failed, in our words
 
 

@@ -220,26 +220,9 @@ def t_pickup(call: Call) -> dict:
 
 def _batch(call: Call, run: bool) -> dict:
     from .. import batch
-    policy = call.policy()
-    parsed = batch.parse(call.args["batch"], policy)
-    budget = call.args.get("budget_acu")
-    total = batch.check_budget(parsed, budget)
-    max_active = call.args.get("max_active", 3)
-    client = call.client(600)
-    if call.dry_run:
-        doc = sessions.create_session(client, policy, parsed.tasks[0].payload, dry_run=True)
-        doc["batch"] = {"name": parsed.name, "tasks": len(parsed.tasks),
-                        "looks_up": batch.first_look(client, parsed).describe()}
-        return doc
-    looked = batch.look(client, parsed)
-    if run:
-        def create(payload: dict) -> dict:
-            made = sessions.create_session(client, policy, payload, settle_s=call.dedup_settle_seconds(),
-                                           note=call.note)
-            return call.remember_created(made)
-        batch.run(client, policy, parsed, max_active=max_active, create=create, note=call.note)
-    return call.with_notes(batch.as_doc(parsed, total_caps=total, budget=budget, max_active=max_active, sent=run,
-                                        looked=looked))
+    doc = batch.perform(call, call.args["batch"], budget=call.args.get("budget_acu"),
+                        max_active=call.args.get("max_active", 3), start=run)
+    return doc if doc.get("dry_run") else call.with_notes(doc)
 
 
 def t_batch_plan(call: Call) -> dict:
