@@ -137,6 +137,9 @@ def _read(p: Parse) -> list[tuple[list[str], int]]:
         line_end = text.find("\n", p.broken_at)
         if line_end >= 0:
             out.extend(_line_commands(text[line_end + 1:]))
+    elif not p.complete and "\n" in text:
+        # Unterminated with no quote to start from (an open backtick or $( ...): every line on its own.
+        out.extend(_line_commands(text))
     return out
 
 

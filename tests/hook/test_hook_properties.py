@@ -175,3 +175,9 @@ def test_whenever_bash_runs_env_the_hook_blocks(scripts, bash_dir, lines, danger
     if _bash_runs_env(bash_dir, script):
         event("bash ran env")
         assert _decide(scripts, script) is not None, script
+
+
+def test_the_example_hypothesis_found_a_danger_after_an_open_backtick_is_blocked(scripts):
+    """A here-string, then a line opening a backtick that never closes: each later line is read on its own."""
+    free = f"python3 {shlex.quote(scripts)}/create_session.py --prompt-file -"
+    assert _decide(scripts, free + " <<<EOF\n`\n'\nenv\nEOF") is not None
