@@ -8,10 +8,13 @@ Counted, as the host shows them to the model:
 - the MCP server: in Claude Code (2.1.330) its tools are deferred, so a conversation carries their
   names and the server's instructions, and a tool's schema only once the model asks for it
   (tests/client/test_e2e_claude_mcp.py pins that down); a host that does not defer tools carries the
-  whole `tools/list` answer.
+  whole `tools/list` answer. The Gemini and Agent Plugins manifests start the server with
+  `--tools compact` (four broad tools, lib/devin_plugin/mcp_server/compact.py) for those hosts;
+  the per-operation listing is shown too, for a Claude Code with tool search turned off.
 
 Tokens are estimated as characters / 4 (the usual figure for English and JSON; no tokenizer is
-shipped offline). The figure to compare with the issue's 2,000-token budget is the Claude Code one.
+shipped offline). The budget is 2,000 tokens for each host's always-loaded total; the compact row
+counts everything at once (commands, skill and the four schemas), more than any host loads.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from devin_plugin import policy as policy_mod  # noqa: E402
+from devin_plugin.mcp_server import compact  # noqa: E402
 from devin_plugin.mcp_server.runner import UNTRUSTED_NOTE  # noqa: E402
 from devin_plugin.mcp_server.tools import tools  # noqa: E402
 
@@ -47,17 +51,26 @@ def main() -> int:
     instructions = ("Delegate well-scoped tasks to Devin (Cognition) and follow them up. " + UNTRUSTED_NOTE
                     + " Terminate and deletes need the user's explicit confirmation first.")
     listing = json.dumps([{"name": t.name, "title": t.title, "description": t.description + " " + UNTRUSTED_NOTE,
-                           "inputSchema": t.input_schema(policy)} for t in table])
+                           "inputSchema": t.input_schema(policy), "annotations": t.annotations()} for t in table])
+    small = json.dumps([{"name": r.name, "title": r.title, "description": r.description,
+                         "inputSchema": r.input_schema, "annotations": r.annotations()}
+                        for r in compact.routers(table)])
     n_commands = len(list((ROOT / "commands").glob("*.md")))
     rows = [(f"slash commands ({n_commands})", commands), ("skill", skill), ("MCP tool names (deferred)", names),
             ("MCP server instructions", instructions)]
     claude = sum(len(text) for _, text in rows)
+    every = len(commands) + len(skill) + len(instructions) + len(small)
     print("| part | characters | tokens (chars/4) |")
     print("|---|---:|---:|")
     for label, text in rows:
         print(f"| {label} | {len(text):,} | {len(text) // 4:,} |")
     print(f"| **Claude Code, always loaded** | {claude:,} | **{claude // 4:,}** |")
-    print(f"| a host that loads every MCP schema ({len(table)} tools) | {len(listing):,} | {len(listing) // 4:,} |")
+    print(f"| compact MCP tools, whole `tools/list` ({len(compact.routers(table))} tools) | {len(small):,} | "
+          f"{len(small) // 4:,} |")
+    print(f"| **a host that loads every schema: commands, skill, instructions and the compact tools** | {every:,} | "
+          f"**{every // 4:,}** |")
+    print(f"| per-operation MCP tools, whole `tools/list` ({len(table)} tools; Claude Code without tool search) | "
+          f"{len(listing):,} | {len(listing) // 4:,} |")
     return 0
 
 

@@ -35,6 +35,9 @@ GEMINI_ROOT = "~/.gemini/extensions/devin"  # where `gemini extensions install` 
 CLAUDE_ROOT_VAR = "${CLAUDE_PLUGIN_ROOT}"
 # userConfig keys of .claude-plugin/plugin.json -> the variables the MCP server reads (mcp_server.HOST_ENV)
 USER_CONFIG_ENV = {"DEVIN_PLUGIN_TOKEN": "devin_token", "DEVIN_PLUGIN_ORG_ID": "devin_org_id"}
+# Hosts that load every tool's schema into every conversation get the four broad tools
+# (lib/devin_plugin/mcp_server/compact.py); Claude Code defers tools, so it keeps one per operation.
+COMPACT = ["--tools", "compact"]
 
 
 def meta() -> dict:
@@ -56,7 +59,8 @@ def agent_plugin_manifest(m: dict) -> dict:
 def agent_plugin_mcp(m: dict) -> dict:
     # No env at all: Agent Plugins forbids secrets there; the client or the environment supplies them.
     return {"$schema": AP_MCP_SCHEMA,
-            "mcpServers": {m["name"]: {"type": "stdio", "command": "python3", "args": ["${PLUGIN_ROOT}/" + SERVER]}}}
+            "mcpServers": {m["name"]: {"type": "stdio", "command": "python3",
+                                       "args": ["${PLUGIN_ROOT}/" + SERVER, *COMPACT]}}}
 
 
 def claude_mcp(m: dict) -> dict:
@@ -69,7 +73,8 @@ def gemini_extension(m: dict) -> dict:
         "name": m["name"],
         "version": m["version"],
         "description": m["description"],
-        "mcpServers": {m["name"]: {"command": "python3", "args": ["${extensionPath}${/}scripts${/}mcp_server.py"]}},
+        "mcpServers": {m["name"]: {"command": "python3",
+                                   "args": ["${extensionPath}${/}scripts${/}mcp_server.py", *COMPACT]}},
         # Gemini passes only these (and a few safe variables) to the server; the token goes to the keychain.
         "settings": [
             {"name": "Devin service-user token", "description": "The cog_ token of a Devin service user",
@@ -111,9 +116,10 @@ def _toml_string(text: str) -> str:
 def gemini_prompt(body: str, name: str) -> str:
     text = body.replace(CLAUDE_ROOT_VAR, GEMINI_ROOT).replace("$ARGUMENTS", "{{args}}")
     text = _BANG.sub(lambda m: "!{" + m.group(1) + "}", text)
-    head = (f"(The devin extension lives in {GEMINI_ROOT}. Its MCP tools, named like the scripts below "
-            "(create_session, get_session, list_sessions, ...), apply the same checks; use them when they are "
-            "available.)\n\n")
+    head = (f"(The devin extension lives in {GEMINI_ROOT}. Its MCP tools devin_read, devin_change and "
+            "devin_confirmed take an operation named like the scripts below (create_session, get_session, "
+            "list_sessions, ...) and its arguments (devin_describe shows them), and apply the same checks; use "
+            "them when they are available.)\n\n")
     return head + text
 
 

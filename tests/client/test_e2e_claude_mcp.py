@@ -172,6 +172,33 @@ def test_strict_mcp_config_is_what_makes_toolsearch_say_no_such_tool(tmp_path, e
     assert sent(emu) == []
 
 
+def test_the_compact_tools_in_the_real_client(client, emu):
+    """DEVIN_PLUGIN_MCP_TOOLS=compact (what the Gemini and Agent Plugins manifests choose with --tools):
+    the client lists four tools, the model reaches an operation through devin_read, is told which tool an
+    irreversible one belongs to, and devin_confirmed still wants confirm: true; one GET is all that is sent."""
+    read, confirmed = MCP + "devin_read", MCP + "devin_confirmed"
+    sid = emu.create_session_direct(title="compact probe", prompt="p")["session_id"]
+    turns = [select(read, confirmed),
+             tool(read, {"operation": "get_session", "arguments": {"session": sid}}),
+             tool(read, {"operation": "terminate_session", "arguments": {"session": sid, "confirm": True}}),
+             tool(confirmed, {"operation": "terminate_session", "arguments": {"session": sid}})]
+    run = client("what is the state of my Devin session?", turns, env={"DEVIN_PLUGIN_MCP_TOOLS": "compact"},
+                 args=["--allowedTools", read, "--allowedTools", confirmed])
+    assert run.proc.returncode == 0, run
+    first = json.dumps(run.standin.main_requests[0]["messages"])
+    for name in ("devin_read", "devin_change", "devin_confirmed", "devin_describe"):
+        assert MCP + name in first, name
+    assert GET not in first and CREATE not in first
+
+    got = results(run)
+    assert len(got) == 4, got
+    assert not got[1].get("is_error"), got[1]
+    assert sid in text(got[1]) and "compact probe" in text(got[1])
+    assert got[2].get("is_error") and "call devin_confirmed with operation terminate_session" in text(got[2])
+    assert got[3].get("is_error") and "confirm: true" in text(got[3]), got[3]
+    assert sent(emu) == [GET_ROUTE], sent(emu)
+
+
 # ------------------------------------------------------------------------------------------------
 # 2. the token given as sensitive userConfig reaches the server and never the shell's environment (the
 #    SessionStart hook writes it to ~/.config/devin/token, which the README's sandbox settings hide:

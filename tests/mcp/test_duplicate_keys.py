@@ -31,8 +31,8 @@ TIMEOUT = 60
 class Raw:
     """The server over stdio, spoken to in raw lines; its answers are read by a thread into a queue."""
 
-    def __init__(self, env: dict):
-        self.proc = subprocess.Popen([PYTHON, str(SERVER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    def __init__(self, env: dict, args: tuple[str, ...] = ()):
+        self.proc = subprocess.Popen([PYTHON, str(SERVER), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env, cwd=str(ROOT))
         self.out: queue.Queue = queue.Queue()
         self.other: list[dict] = []  # what came besides the awaited answers (notifications, stray errors)

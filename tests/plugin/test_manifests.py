@@ -200,7 +200,7 @@ def test_gemini_extension_manifest_shape():
     assert token["envVar"] == "DEVIN_SERVICE_USER_TOKEN" and token["sensitive"] is True
     assert org["envVar"] == "DEVIN_ORG_ID"
     (server,) = doc["mcpServers"].values()
-    assert server["args"] == ["${extensionPath}${/}scripts${/}mcp_server.py"]
+    assert server["args"] == ["${extensionPath}${/}scripts${/}mcp_server.py", "--tools", "compact"]
 
 
 def test_gemini_extensions_validate_passes_offline(tmp_path):

@@ -124,15 +124,19 @@ def check_options(tool: Tool, opts: dict) -> None:
                            f"({json.dumps(err.validator_value)[:80]}). Nothing was sent.")
 
 
+def refuse_duplicate_keys(args: dict) -> None:
+    if DUPLICATE_KEYS_SENTINEL in args:
+        dup = str(args[DUPLICATE_KEYS_SENTINEL])[:60]
+        raise InvalidInput(f"the arguments name {ascii(dup)} more than once; each argument may be given once. "
+                           "Nothing was sent.")
+
+
 def run_tool(tool: Tool, arguments: dict | None, env: Mapping[str, str], progress: Progress = _no_progress,
              *, cwd: str | None = None, transport: Any = None) -> tuple[dict, str, bool]:
     """(structured content, text, is_error) for one call; never raises."""
     try:
         args = dict(arguments or {})
-        if DUPLICATE_KEYS_SENTINEL in args:
-            dup = str(args[DUPLICATE_KEYS_SENTINEL])[:60]
-            raise InvalidInput(f"the arguments name {ascii(dup)} more than once; each argument may be given once. "
-                               "Nothing was sent.")
+        refuse_duplicate_keys(args)
         from .. import policy as policy_mod
         policy = policy_mod.load(config.config_dir(env))
         opts, payload = split(tool, args, policy)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__, config, output
 from ..errors import DevinError, InvalidInput
+from . import compact
 from .runner import UNTRUSTED_META_KEY, UNTRUSTED_NOTE, error_result, run_tool
 from .tools import tools
 
@@ -33,7 +34,8 @@ def effective_env(environ: Mapping[str, str] | None = None) -> dict:
     return env
 
 
-def build_server(environ: Mapping[str, str] | None = None) -> Any:
+def build_server(environ: Mapping[str, str] | None = None, surface: str = "full") -> Any:
+    """The server; ``surface`` is ``full`` (one tool per operation) or ``compact`` (compact.py)."""
     import anyio
     import mcp_types as types
     from mcp.server import Server
@@ -45,24 +47,28 @@ def build_server(environ: Mapping[str, str] | None = None) -> Any:
         policy = policy_mod.load(config.config_dir(env))
         return env, policy, {t.name: t for t in tools(policy)}
 
+    def listed(name: str, title: str, description: str, schema: dict, ann: dict) -> Any:
+        return types.Tool(name=name, title=title, description=description, input_schema=schema,
+                          annotations=types.ToolAnnotations(title=title, read_only_hint=ann["readOnlyHint"],
+                                                            destructive_hint=ann["destructiveHint"],
+                                                            idempotent_hint=ann["idempotentHint"],
+                                                            open_world_hint=ann["openWorldHint"]))
+
     async def list_tools(ctx: Any, params: Any) -> Any:
         _env, policy, by_name = table()
+        if surface == "compact":
+            return types.ListToolsResult(tools=[
+                listed(r.name, r.title, r.description, r.input_schema, r.annotations())
+                for r in compact.routers(list(by_name.values()))])
         return types.ListToolsResult(tools=[
-            types.Tool(name=t.name, title=t.title, description=t.description + " " + UNTRUSTED_NOTE,
-                       input_schema=t.input_schema(policy),
-                       annotations=types.ToolAnnotations(title=t.title, read_only_hint=t.read_only,
-                                                         destructive_hint=t.destructive,
-                                                         idempotent_hint=t.idempotent, open_world_hint=True))
+            listed(t.name, t.title, t.description + " " + UNTRUSTED_NOTE, t.input_schema(policy), t.annotations())
             for t in by_name.values()])
 
     async def call_tool(ctx: Any, params: Any) -> Any:
         try:
-            env, _policy, by_name = table()
+            env, policy, by_name = table()
         except DevinError as err:
             return _result(types, *error_result(err))
-        tool = by_name.get(params.name)
-        if tool is None:
-            return _result(types, *error_result(InvalidInput(f"unknown tool {ascii(params.name[:80])}")))
 
         def progress(done: float, total: float | None, message: str) -> None:
             try:
@@ -70,6 +76,14 @@ def build_server(environ: Mapping[str, str] | None = None) -> Any:
             except Exception:  # progress is best effort; the call itself must not fail on it
                 pass
 
+        if surface == "compact":
+            doc, text, is_error = await anyio.to_thread.run_sync(
+                lambda: compact.run_router(params.name, params.arguments, list(by_name.values()), policy, env,
+                                           progress), abandon_on_cancel=True)
+            return _result(types, doc, text, is_error)
+        tool = by_name.get(params.name)
+        if tool is None:
+            return _result(types, *error_result(InvalidInput(f"unknown tool {ascii(params.name[:80])}")))
         doc, text, is_error = await anyio.to_thread.run_sync(
             lambda: run_tool(tool, params.arguments, env, progress), abandon_on_cancel=True)
         return _result(types, doc, text, is_error)
@@ -85,13 +99,14 @@ def _result(types: Any, doc: dict, text: str, is_error: bool) -> Any:
                                 _meta={UNTRUSTED_META_KEY: not is_error})
 
 
-def main() -> int:
+def main(surface: str = "full") -> int:
+    """Serve over stdio; ``surface`` as compact.mode chose it (scripts/mcp_server.py)."""
     import anyio
     from mcp.server.stdio import stdio_server
 
     from .strict_stdin import StrictStdin, claim_stdin
 
-    server = build_server()
+    server = build_server(surface=surface)
     wire, restore = claim_stdin()
 
     async def serve() -> None:
