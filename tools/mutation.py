@@ -47,9 +47,10 @@ SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*", "devin_plugin.sessio
      "earliest_if_young", "normal_title", "with_tags", "without_tags")]
 # In-process test files, run whole (tests/core/test_architecture.py and test_spec_diff.py are left out:
 # they read lib/ and run tools/spec_diff.py, which the scratch tree does not have).
-TESTS = ["tests/core/test_policy.py", "tests/core/test_policy_token.py", "tests/core/test_http_guard.py",
+TESTS = ["tests/core/test_policy.py", "tests/core/test_policy_token.py", "tests/core/test_policy_defaults.py",
+         "tests/core/test_http_guard.py",
          "tests/core/test_hostile_responses.py",
-         "tests/core/test_dedup.py", "tests/core/test_helper_edges.py", "tests/core/test_helper_internals.py",
+         "tests/core/test_dedup.py", "tests/core/test_dedup_edges.py", "tests/core/test_helper_edges.py", "tests/core/test_helper_internals.py",
          "tests/core/test_ids.py", "tests/core/test_config.py", "tests/core/test_errors.py",
          "tests/core/test_output.py", "tests/core/test_redact.py", "tests/core/test_states.py",
          "tests/core/test_audit_log.py", "tests/core/test_transport_seam.py", "tests/core/test_download.py",

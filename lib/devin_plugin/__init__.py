@@ -4,4 +4,4 @@ Kept import-free on purpose: scripts import only the modules they need, so a rea
 call never pays for jsonschema or yaml.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -177,6 +177,14 @@ def test_a_call_of_the_wrong_shape_is_refused(emu, env, arguments, words):
     assert sent(emu) == []
 
 
+@pytest.mark.parametrize("name", ["get_session", "devin_read\u200b", "DEVIN_READ", "devin_Read", "x" * 5000])
+def test_an_unknown_tool_name_is_refused_naming_the_four(emu, env, name):
+    msg = refusal(call(name, {"operation": "get_session", "extra": "\u202e"}, env))
+    assert msg.startswith(f"unknown tool {ascii(name[:80])}")
+    assert "devin_read, devin_change, devin_confirmed, devin_describe" in msg
+    assert sent(emu) == []
+
+
 def test_the_operations_own_checks_apply_unchanged(emu, env):
     sid = emu.create_session_direct(title="t", prompt="p")["session_id"]
     doc, text, is_error = call("devin_change", {"operation": "create_session",

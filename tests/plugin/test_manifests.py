@@ -83,7 +83,7 @@ def test_a_changed_source_or_command_makes_the_check_fail(tmp_path):
     check = [sys.executable, str(tmp_path / "tools" / "gen_host_files.py"), "--check"]
     assert subprocess.run(check, capture_output=True, timeout=60).returncode == 0
     manifest = tmp_path / ".claude-plugin" / "plugin.json"
-    manifest.write_text(manifest.read_text().replace('"version": "0.4.0"', '"version": "0.4.1"'))
+    manifest.write_text(manifest.read_text().replace('"version": "0.5.0"', '"version": "0.5.1"'))
     proc = subprocess.run(check, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     for rel in ("plugin.json", "gemini-extension.json"):

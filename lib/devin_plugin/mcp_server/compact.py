@@ -124,6 +124,8 @@ def run_router(name: str, arguments: dict | None, table: list[Tool], policy: Pol
     try:
         args = dict(arguments or {})
         refuse_duplicate_keys(args)
+        if name not in (*ROUTERS, DESCRIBE):
+            raise InvalidInput(f"unknown tool {ascii(name[:80])}; the tools are {', '.join((*ROUTERS, DESCRIBE))}")
         allowed = ("operation",) if name == DESCRIBE else ("operation", "arguments")
         extra = sorted(str(k) for k in args if k not in allowed)
         if extra:
@@ -132,8 +134,6 @@ def run_router(name: str, arguments: dict | None, table: list[Tool], policy: Pol
         if name == DESCRIBE:
             doc = describe(table, policy, args.get("operation"))
             return doc, json.dumps(doc, ensure_ascii=False, indent=1), False
-        if name not in ROUTERS:
-            raise InvalidInput(f"unknown tool {ascii(name[:80])}")
         if "operation" not in args:
             raise InvalidInput(f"{name}: missing required argument operation. Nothing was sent.")
         tool = _operation(args["operation"], {t.name: t for t in table}, name)
