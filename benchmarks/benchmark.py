@@ -72,7 +72,7 @@ def main() -> int:
         hook = ROOT / "hooks" / "guard_bash.py"
         hook_input = None
         if hook.exists():
-            commands["guard hook, unrelated command"] = [PY, "-I", "-S", str(hook)]  # as hooks.json runs it
+            commands["guard hook, unrelated command"] = [PY, "-I", "-S", str(hook)]  # as claude-hooks.json runs it
             hook_input = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash",
                                      "tool_input": {"command": "git status"}}).encode()
         samples = {name: [] for name in commands}

@@ -36,7 +36,7 @@ Rules that decide what counts (kept simple on purpose, see tests/plugin/test_plu
   unrelated to Devin passes.
 * Bounded time: reading a command is linear in its length (about a millisecond for an ordinary
   one, under a second for 200 KB of adversarial text; tests/hook/test_hook_bounds.py). If deciding
-  still takes longer than DEADLINE_SECONDS (hooks.json gives the hook 10 s), the hook stops: a
+  still takes longer than DEADLINE_SECONDS (claude-hooks.json gives the hook 10 s), the hook stops: a
   Devin-related command is blocked, any other passes, as for a crash.
 
 Stdlib only: it runs before every Bash call. DEVIN_GUARD_POLICY_FILE names an extra forbidden-field

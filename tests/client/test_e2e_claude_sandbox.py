@@ -102,9 +102,9 @@ def plugin_copy(dest: Path, *, guard: bool) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ph.REPO / rel, dest / rel)
     if not guard:
-        hooks = json.loads((dest / "hooks" / "hooks.json").read_text())
+        hooks = json.loads((dest / "hooks" / "claude-hooks.json").read_text())
         hooks["hooks"].pop("PreToolUse")
-        (dest / "hooks" / "hooks.json").write_text(json.dumps(hooks))
+        (dest / "hooks" / "claude-hooks.json").write_text(json.dumps(hooks))
     return dest
 
 

@@ -103,6 +103,9 @@ def test_gemini_offers_the_four_compact_tools_and_devin_read_reaches_the_emulato
     sid = emu.create_session_direct(title="gemini probe", prompt="p")["session_id"]
     run = gemini([gs.call(READ, {"operation": "get_session", "arguments": {"session": sid}})])
     assert run.proc.returncode == 0, run
+    # Claude Code's hooks (hooks/claude-hooks.json) are not Gemini's: no warning about them, no hook run
+    assert "Invalid hook event name" not in run.proc.stderr and "Hook timed out" not in run.proc.stderr, \
+        run.proc.stderr[-2000:]
 
     # the settings as the client stored them: the org id in the extension's .env, the token only in the
     # client's 0600 secret file (encrypted), in no plain file of the HOME

@@ -5,7 +5,7 @@
   under 2 s (measured: under 0.8 s for 200 KB on a loaded 2-CPU machine; before issue 15,
   30,000 characters of `d-d-d-...` or `os.environ` repeated took about a minute). The bound is wide
   on purpose: this is not a benchmark.
-* The deadline: past DEADLINE_SECONDS (4 s; hooks.json gives the hook 10 s) the hook stops; a
+* The deadline: past DEADLINE_SECONDS (4 s; claude-hooks.json gives the hook 10 s) the hook stops; a
   Devin-related command is blocked, any other passes. Tested with a decide() made slow on purpose.
 * A crash in any stage (reading the policy, reading the command, building the views, any rule,
   the message) blocks a Devin-related command and lets an unrelated one pass.
@@ -149,7 +149,7 @@ def test_past_the_deadline_a_devin_command_is_blocked_and_another_passes(monkeyp
 
 def test_the_deadline_is_four_seconds_within_the_hooks_ten():
     assert guard_bash.DEADLINE_SECONDS == 4.0
-    hooks = json.loads((HOOKS / "hooks.json").read_text(encoding="utf-8"))
+    hooks = json.loads((HOOKS / "claude-hooks.json").read_text(encoding="utf-8"))
     assert hooks["hooks"]["PreToolUse"][0]["hooks"][0]["timeout"] >= 2 * guard_bash.DEADLINE_SECONDS
 
 

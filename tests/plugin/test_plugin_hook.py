@@ -1,6 +1,6 @@
 """The PreToolUse guard (hooks/guard_bash.py), run the way Claude Code runs it.
 
-Each case feeds the JSON Claude Code sends on standard input to the command in hooks/hooks.json
+Each case feeds the JSON Claude Code sends on standard input to the command in hooks/claude-hooks.json
 (shell form, CLAUDE_PLUGIN_ROOT in the environment) and checks the exit status: 0 with no output
 lets the call run, 2 with a reason on standard error blocks it. Exit 1 would let the call run
 (Claude Code treats it as a non-blocking error), so it must never happen.
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plug
 import plugin_helpers as ph  # noqa: E402
 
 SID = "devin-" + "0123456789abcdef" * 2
-HOOK_COMMAND = json.loads((ph.HOOKS_DIR / "hooks.json").read_text(encoding="utf-8"))[
+HOOK_COMMAND = json.loads((ph.HOOKS_DIR / "claude-hooks.json").read_text(encoding="utf-8"))[
     "hooks"]["PreToolUse"][0]["hooks"][0]["command"]
 
 

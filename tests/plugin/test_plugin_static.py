@@ -28,7 +28,7 @@ def test_expected_files_exist():
     names = {p.stem for p in COMMAND_FILES}
     assert names == set(ph.EXPECTED_COMMANDS)
     assert SKILL.is_file()
-    assert (ph.HOOKS_DIR / "hooks.json").is_file()
+    assert (ph.HOOKS_DIR / "claude-hooks.json").is_file()
     assert (ph.HOOKS_DIR / "guard_bash.py").is_file()
 
 
@@ -142,7 +142,7 @@ def test_plugin_root_paths_exist(path):
 
 
 def test_hook_paths_exist_and_are_quoted():
-    hooks = json.loads((ph.HOOKS_DIR / "hooks.json").read_text(encoding="utf-8"))
+    hooks = json.loads((ph.HOOKS_DIR / "claude-hooks.json").read_text(encoding="utf-8"))
     assert set(hooks["hooks"]) == {"PreToolUse", "SessionStart"}
     assert [e["matcher"] for e in hooks["hooks"]["PreToolUse"]] == ["Bash"]
     for entry in hooks["hooks"]["PreToolUse"] + hooks["hooks"]["SessionStart"]:
