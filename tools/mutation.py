@@ -50,7 +50,7 @@ SELECTED = ["devin_plugin.policy.*", "devin_plugin.http.*", "devin_plugin.sessio
 TESTS = ["tests/core/test_policy.py", "tests/core/test_policy_token.py", "tests/core/test_policy_defaults.py",
          "tests/core/test_http_guard.py",
          "tests/core/test_hostile_responses.py",
-         "tests/core/test_dedup.py", "tests/core/test_dedup_edges.py",
+         "tests/core/test_dedup.py", "tests/core/test_dedup_edges.py", "tests/core/test_dedup_internals.py",
          "tests/core/test_helper_edges.py", "tests/core/test_helper_internals.py",
          "tests/core/test_ids.py", "tests/core/test_config.py", "tests/core/test_errors.py",
          "tests/core/test_output.py", "tests/core/test_redact.py", "tests/core/test_states.py",

@@ -143,7 +143,7 @@ def test_a_big_org_reads_every_session_people_started_and_says_what_it_did_not_r
     assert lists(emu)[-1]["origins"] == list(dedup.PEOPLE_ORIGINS)
     emu.clear_journal()
     got = dedup.find(c, "an older plugin's", since=time.time() - 7 * 86400)
-    assert got.found == [] and legacy and got.requests == 1 + 1 + 1 + 4 and not got.complete
+    assert got.found == [] and legacy and got.requests == 1 + 1 + 1 + 4 and got.complete is False
     assert got.gaps == ["sessions without the dedup tag created through the API or automations were read only "
                         "among the window's 1,000 newest sessions"]
     assert lists(emu)[3]["after"] and "origins" not in lists(emu)[3]  # the scan goes on from its first page

@@ -188,7 +188,7 @@ def test_no_token_sends_nothing(emu, tmp_path):
     c.settings.token = None
     with pytest.raises(ConfigError) as e:
         fetch(c, attachment(emu))
-    assert "token" in e.value.message
+    assert e.value.message == "no Devin token configured"
     assert c.transport.calls == [] and emu.requests() == []
 
 
@@ -209,7 +209,8 @@ def test_a_redirect_elsewhere_is_not_followed(emu, tmp_path, location):
     with pytest.raises(ApiError) as e:
         c.download(request_for(c, att), buf.extend, max_bytes=1000)
     assert type(e.value) is ApiError  # the reason is named: what the target should have been
-    assert "not a plain https URL" in e.value.message and "not followed" in e.value.message
+    assert e.value.message == ("the API redirected the download to a location that is not a plain https URL; "
+                               "not followed")
     assert len(c.transport.calls) == 1 and buf == bytearray()
 
 
@@ -234,7 +235,7 @@ def test_the_last_guard_refuses_a_target_that_would_carry_credentials(emu, tmp_p
     c = make(emu, tmp_path)
     with pytest.raises(InvalidInput) as e:
         fetch(c, att)
-    assert "credentials" in e.value.message
+    assert e.value.message == "internal: the download request carries credentials; not sent"
     assert len(c.transport.calls) == 1 and presigned(emu) == []
 
 
@@ -271,7 +272,8 @@ def test_the_file_host_is_not_followed_further(emu, tmp_path, status):
 @pytest.mark.mutation
 def test_an_unreachable_file_host_is_a_network_error(emu, tmp_path):
     e = fetch_redirected_to(emu, tmp_path, f"http://127.0.0.1:{closed_port()}/x", NetworkError)
-    assert "download failed (ConnectionError)" in e.value.message  # what failed, in our words
+    assert e.value.message == ("the file download failed (ConnectionError); the presigned link may have expired: "
+                               "list the attachments again")  # what failed, in our words
 
 
 # -- size caps and the deadline ----------------------------------------------------------------------------
@@ -415,5 +417,9 @@ def test_a_download_started_after_the_deadline_sends_nothing(emu, tmp_path):
     emu.clear_journal()
     with pytest.raises(NetworkError) as exc:
         fetch(c, att)
-    assert "nothing was sent" in exc.value.message
+    assert exc.value.message == "the call's deadline passed before the download could start; nothing was sent"
+    assert c.transport.calls == [] and emu.journal == []
+    clock.now -= 1  # exactly at the deadline: nothing left, nothing sent
+    with pytest.raises(NetworkError):
+        fetch(c, att)
     assert c.transport.calls == [] and emu.journal == []

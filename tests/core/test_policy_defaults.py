@@ -135,3 +135,58 @@ def test_the_shipped_policy_documents_the_keys():
     header = policy_mod.POLICY_FILE.read_text().split("\nversion:", 1)[0]
     for words in ("create_defaults: {max_acu_limit: 20}", "require_max_acu_limit: true"):
         assert words in header
+
+
+# -- word for word, and the edges (mutation testing) ---------------------------------------------------------
+
+@pytest.mark.mutation
+@pytest.mark.parametrize("text,tail", [
+    ("create_defaults: [1]\n", "create_defaults must be a mapping, e.g. create_defaults: {max_acu_limit: 20}"),
+    ("create_defaults: {" + "x" * 80 + ": 1}\n",
+     "create_defaults." + "x" * 64 + " is not a field with a default; known: max_acu_limit"),
+    ("create_defaults: {max_acu_limit: 0}\n", "create_defaults.max_acu_limit must be a positive integer"),
+    ("create_defaults: {max_acu_limit: 10001}\n",
+     "create_defaults.max_acu_limit 10001 is above the limit max_acu_limit (10000); a default must be within it"),
+    ("require_max_acu_limit: 2\n", "require_max_acu_limit must be true or false"),
+])
+def test_defaults_errors_word_for_word(tmp_path, text, tail):
+    cfg = user_policy(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        policy_mod.load(cfg)
+    assert exc.value.message == f"{cfg / 'policy.yaml'}: {tail}"
+
+
+@pytest.mark.mutation
+def test_the_smallest_and_the_largest_default_are_accepted(tmp_path):
+    assert load(tmp_path, "create_defaults: {max_acu_limit: 1}\n").create_defaults == {"max_acu_limit": 1}
+    assert load(tmp_path, "create_defaults: {max_acu_limit: 10000}\n").create_defaults == {"max_acu_limit": 10000}
+
+
+@pytest.mark.mutation
+def test_the_file_its_defaults_and_its_requirement_reach_the_policy(tmp_path):
+    pol = load(tmp_path, "create_defaults: {max_acu_limit: 20}\nrequire_max_acu_limit: true\n")
+    path = str(tmp_path / "cfg" / "policy.yaml")
+    assert pol.create_defaults == {"max_acu_limit": 20} and pol.require_max_acu_limit is True
+    assert pol.user_file == path
+    out, notes = pol.apply_create_defaults({"prompt": "p", "max_acu_limit": None})
+    assert out == {"prompt": "p", "max_acu_limit": 20}
+    assert notes == [f"max_acu_limit set to 20 from create_defaults in your policy file {path}"]
+    out, notes = pol.apply_create_defaults({"prompt": "p", "max_acu_limit": 5})
+    assert out == {"prompt": "p", "max_acu_limit": 5} and notes == []
+    bare = load(tmp_path, "limits: {max_acu_limit: 50}\n")
+    assert bare.create_defaults == {} and bare.require_max_acu_limit is False
+    assert bare.apply_create_defaults({"prompt": "p"}) == ({"prompt": "p"}, [])
+
+
+@pytest.mark.mutation
+def test_a_required_cap_refusal_word_for_word(tmp_path):
+    pol = load(tmp_path, "require_max_acu_limit: true\n")
+    path = tmp_path / "cfg" / "policy.yaml"
+    assert pol.apply_create_defaults({"prompt": "p", "max_acu_limit": 3}) == ({"prompt": "p", "max_acu_limit": 3}, [])
+    for payload in ({"prompt": "p"}, {"prompt": "p", "max_acu_limit": None}):
+        with pytest.raises(PolicyError) as exc:
+            pol.apply_create_defaults(payload)
+        assert exc.value.message == (
+            f"your policy file {path} requires an ACU cap on every session (require_max_acu_limit: true): give "
+            "--max-acu N (max_acu_limit in a payload or an MCP call), or set create_defaults: {max_acu_limit: N} "
+            "in that file. Nothing was sent.")

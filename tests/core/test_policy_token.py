@@ -50,7 +50,8 @@ def test_the_token_in_any_field_is_refused(pol, where, name, spelled):
 def test_the_field_is_named_and_a_message_is_covered_too(pol):
     with pytest.raises(PolicyError) as exc:
         pol.check("session_message", {"message": "a " + TOKEN})
-    assert "'message'" in exc.value.message
+    assert exc.value.message == ("field 'message' holds the configured Devin token; a secret is never sent inline "
+                                 "(store it in Devin and pass its id with --secret-id). Nothing was sent.")
 
 
 @settings(max_examples=200, deadline=None)

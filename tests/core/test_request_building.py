@@ -156,3 +156,15 @@ def test_a_create_that_never_connected_is_sent_again(emu, tmp_path):
     resp = c.call("POST", routes.SESSIONS, body={"prompt": "p"}, action="create_session", safe_to_repeat=False)
     assert resp.attempts == 2 and len(emu.requests("POST", R_SESSIONS)) == 1
     assert [s["session_id"] for s in emu.sessions_in(emu.org_id)] == [resp.data["session_id"]]
+
+
+@pytest.mark.mutation
+def test_a_route_without_the_org_never_needs_or_carries_it(c):
+    """GET /self names no organization: check_setup calls it to find the token's org when DEVIN_ORG_ID is
+    missing or malformed, so the org id is neither checked nor used there."""
+    for org in (None, "not an org id/../x"):
+        c.settings.org_id = org
+        req = c.build("GET", routes.SELF)
+        assert req.path == "/v3/self" and req.params == {}
+    with pytest.raises(InvalidInput, match="invalid org_id"):
+        c.build("GET", routes.SESSIONS)
