@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
 import time
 from collections.abc import Callable
@@ -38,6 +39,8 @@ USER_AGENT = f"devin-plugin/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
 JSON_TYPES = ("application/json", "application/problem+json")
+# Request bodies: UTF-8 as written (no \u escapes), and NaN/Infinity refused rather than sent as non-JSON.
+_BODY_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 PERMISSIONS = routes.PERMISSIONS  # kept here for callers that look it up on the helper
 
@@ -47,7 +50,7 @@ class Response:
 
     __slots__ = ("status", "data", "attempts", "headers")
 
-    def __init__(self, status: int, data: Any, attempts: int = 1, headers: dict | None = None):
+    def __init__(self, status: int, data: Any, attempts: int, headers: dict | None = None):
         self.status, self.data, self.attempts, self.headers = status, data, attempts, dict(headers or {})
 
 
@@ -79,7 +82,7 @@ class _BearerAuth(requests.auth.AuthBase):
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys (they invite parser differentials)."""
     try:
-        return loads_strict(raw.decode("utf-8"))
+        return loads_strict(raw.decode())  # UTF-8, strict: bytes.decode's defaults
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(f"the API answered with malformed JSON ({type(exc).__name__})") from None
 
@@ -90,7 +93,7 @@ def parse_retry_after(headers: Any) -> float | None:
     if ms:
         try:
             val = float(ms) / 1000.0
-            return val if val >= 0 and val == val and val != float("inf") else None
+            return val if val >= 0 and math.isfinite(val) else None
         except ValueError:
             pass
     ra = headers.get("Retry-After")
@@ -99,7 +102,7 @@ def parse_retry_after(headers: Any) -> float | None:
     ra = ra.strip()
     try:
         val = float(ra)
-        return val if val >= 0 and val == val and val != float("inf") else None
+        return val if val >= 0 and math.isfinite(val) else None
     except ValueError:
         pass
     try:
@@ -132,7 +135,7 @@ def _never_sent(exc: BaseException) -> bool:
         # urllib3 sometimes keeps a plain string in .reason: follow exceptions only.
         stack.extend(x for x in (getattr(cur, "reason", None), cur.__cause__, cur.__context__)
                      if isinstance(x, BaseException))
-        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+        stack.extend(a for a in cur.args if isinstance(a, BaseException))
     return False
 
 
@@ -158,6 +161,12 @@ def _field_errors(items: Any) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def _header(headers: Any, name: str) -> str | None:
+    """A header by its lower-case name, compared by hand rather than through a case-insensitive
+    lookup, so that the spelling of `name` is something a test can pin."""
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
 def problem_detail(data: Any) -> str:
     """A short, redacted summary of an RFC 9457 body (with its field `errors`), a legacy {detail},
     or a legacy 422 {detail: [{loc, msg, type}]}."""
@@ -167,7 +176,7 @@ def problem_detail(data: Any) -> str:
     if isinstance(detail, list):
         detail = _field_errors(detail)
     title = data.get("title")
-    fields = _field_errors(data.get("errors")) if data.get("errors") else ""
+    fields = _field_errors(data.get("errors"))  # "" for none
     text = " - ".join(str(x) for x in (title, detail, fields) if x)
     return _short(text)
 
@@ -211,7 +220,7 @@ class Client:
                     raise InvalidInput(f"invalid file name {str(value)[:40]!r}")
             elif not isinstance(value, str) or not ids.RESOURCE_ID.fullmatch(value):
                 raise InvalidInput(f"invalid {name} {str(value)[:40]!r}")
-            encoded[name] = quote(value, safe="")
+            encoded[name] = quote(value)  # the patterns above allow no '/', the one character quote() keeps
         try:
             rel = template.format(**encoded)
         except (KeyError, IndexError):
@@ -284,7 +293,7 @@ class Client:
         kwargs: dict[str, Any] = {"params": req.params, "auth": _BearerAuth(self.settings.token)}
         if req.body is not None:
             try:
-                kwargs["data"] = json.dumps(req.body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+                kwargs["data"] = _BODY_JSON.encode(req.body).encode()
             except ValueError:  # NaN or Infinity: not JSON, and never sent
                 raise InvalidInput("the request could not be prepared (NaN or Infinity in the body)") from None
             kwargs["headers"] = {"Content-Type": "application/json"}
@@ -381,7 +390,7 @@ class Client:
             raise self._transport_error(req, exc) from None
         try:
             if raw.status_code in (301, 302, 303, 307, 308):
-                target = self._download_target(raw.headers.get("Location") or "")
+                target = self._download_target(_header(raw.headers, "location"))
             elif 200 <= raw.status_code < 300:
                 return self._stream(raw, req, sink, max_bytes, "the file")
             else:
@@ -389,7 +398,10 @@ class Client:
         finally:
             raw.close()
         bare = requests.Request("GET", target, headers={"User-Agent": USER_AGENT}).prepare()
-        if "Authorization" in bare.headers or "Cookie" in bare.headers:  # never: built from scratch
+        # Never: built from scratch. Exactly the one header set here, compared as spelt (a case-insensitive
+        # lookup would hide a misspelling), so anything requests added (an Authorization from user
+        # information in the URL, say) refuses the request.
+        if list(bare.headers) != ["User-Agent"]:
             raise InvalidInput("internal: the download request carries credentials; not sent")
         try:
             raw = self._adapter.send(bare, stream=True, verify=True, proxies={}, cert=None, timeout=timeout)
@@ -404,7 +416,9 @@ class Client:
         finally:
             raw.close()
 
-    def _download_target(self, location: str) -> str:
+    def _download_target(self, location: str | None) -> str:
+        if not location:
+            raise ApiError("the API redirected the download without a location; not followed")
         parts = urlsplit(location)
         from .config import _is_loopback
         host = (parts.hostname or "").lower()

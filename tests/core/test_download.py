@@ -209,7 +209,8 @@ def test_a_redirect_elsewhere_is_not_followed(emu, tmp_path, location):
     with pytest.raises(ApiError) as e:
         c.download(request_for(c, att), buf.extend, max_bytes=1000)
     assert type(e.value) is ApiError  # the reason is named: what the target should have been
-    assert e.value.message == ("the API redirected the download to a location that is not a plain https URL; "
+    assert e.value.message == ("the API redirected the download without a location; not followed" if not location
+                               else "the API redirected the download to a location that is not a plain https URL; "
                                "not followed")
     assert len(c.transport.calls) == 1 and buf == bytearray()
 
@@ -236,6 +237,17 @@ def test_the_last_guard_refuses_a_target_that_would_carry_credentials(emu, tmp_p
     with pytest.raises(InvalidInput) as e:
         fetch(c, att)
     assert e.value.message == "internal: the download request carries credentials; not sent"
+    assert len(c.transport.calls) == 1 and presigned(emu) == []
+
+
+@pytest.mark.mutation
+def test_a_redirect_without_a_location_is_not_followed(emu, tmp_path):
+    att = attachment(emu)
+    emu.set_fault("GET", R_FILE, "status", status=307, body="", content_type="text/plain")
+    c = make(emu, tmp_path)
+    with pytest.raises(ApiError) as e:
+        fetch(c, att)
+    assert e.value.message == "the API redirected the download without a location; not followed"
     assert len(c.transport.calls) == 1 and presigned(emu) == []
 
 

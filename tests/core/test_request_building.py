@@ -168,3 +168,13 @@ def test_a_route_without_the_org_never_needs_or_carries_it(c):
         assert req.path == "/v3/self" and req.params == {}
     with pytest.raises(InvalidInput, match="invalid org_id"):
         c.build("GET", routes.SESSIONS)
+
+
+@pytest.mark.mutation
+def test_the_state_directory_is_probed_once_per_client(c, monkeypatch):
+    from devin_plugin import audit
+    probes = []
+    monkeypatch.setattr(audit, "check_writable", lambda path: probes.append(path))
+    c.ready_to_write()
+    c.ready_to_write()
+    assert probes == [c.settings.state_dir]
