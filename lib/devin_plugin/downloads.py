@@ -72,6 +72,9 @@ def _save_one(client: Client, att: dict, real: str, dfd: int, max_bytes: int, dr
     except DevinError as err:
         os.unlink(name, dir_fd=dfd)
         return {"attachment_id": att.get("attachment_id"), "saved": None, "error": err.message}
+    except BaseException:  # a bug or Ctrl-C: never leave a partial file behind
+        os.unlink(name, dir_fd=dfd)
+        raise
     return {"attachment_id": att.get("attachment_id"), "saved": os.path.join(real, name), "bytes": size}
 
 

@@ -397,7 +397,11 @@ class Client:
                 raise self._status_error(req, raw)
         finally:
             raw.close()
-        bare = requests.Request("GET", target, headers={"User-Agent": USER_AGENT}).prepare()
+        try:
+            bare = requests.Request("GET", target, headers={"User-Agent": USER_AGENT}).prepare()
+        except (ValueError, requests.exceptions.RequestException):  # a port past 65535, a bad IDNA label, ...
+            raise ApiError("the API redirected the download to a location that is not a plain https URL; "
+                           "not followed") from None
         # Never: built from scratch. Exactly the one header set here, compared as spelt (a case-insensitive
         # lookup would hide a misspelling), so anything requests added (an Authorization from user
         # information in the URL, say) refuses the request.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -319,13 +320,19 @@ def load(config_dir: str | os.PathLike[str]) -> Policy:
     return _load_cached(str(config_dir), mtime)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_no_token(payload: dict) -> None:
     """The configured token never travels inside a payload (an argument that expanded a token variable, a
-    pasted file): secrets go by id."""
+    pasted file): secrets go by id. Nor does text that cannot be sent as UTF-8 (a lone surrogate)."""
     from . import redact
 
     def walk(value: Any, where: str) -> None:
         if isinstance(value, str):
+            if _SURROGATE.search(value):  # not sendable as UTF-8 JSON; say so rather than fail at encoding
+                raise PolicyError(f"field {where!r} holds text that is not valid Unicode (a lone surrogate, as "
+                                  "an argument that is not UTF-8 gives); give it as UTF-8 text. Nothing was sent.")
             if redact.holds_secret(value):
                 raise PolicyError(f"field {where!r} holds the configured Devin token; a secret is never sent inline "
                                   "(store it in Devin and pass its id with --secret-id). Nothing was sent.")

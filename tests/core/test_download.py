@@ -240,6 +240,36 @@ def test_the_last_guard_refuses_a_target_that_would_carry_credentials(emu, tmp_p
     assert len(c.transport.calls) == 1 and presigned(emu) == []
 
 
+@pytest.mark.parametrize("location", ["https://files.example.com:99999/x",
+                                      "https://fi les.example.com/x", "https://%00/x"])
+def test_a_location_requests_cannot_parse_is_refused_and_the_next_file_is_still_tried(emu, tmp_path, location):
+    """Attacker review: these pass urlsplit but not requests; an internal error used to leave an empty
+    file and skip the attachments after it."""
+    first, second = attachment(emu, "a.md"), attachment(emu, "b.md")
+    emu.set_fault("GET", R_FILE, "redirect", status=307, location=location, times=1)
+    out = tmp_path / "dl"
+    out.mkdir()
+    got = downloads.save(make(emu, tmp_path), [first, second], str(out))
+    assert got[0]["saved"] is None and got[0]["error"] == (
+        "the API redirected the download to a location that is not a plain https URL; not followed")
+    assert got[1]["bytes"] == len(DATA)
+    assert sorted(p.name for p in out.iterdir()) == ["b.md"]
+
+
+def test_a_failure_that_is_not_an_api_error_leaves_no_partial_file(emu, tmp_path, monkeypatch):
+    att = attachment(emu)
+    out = tmp_path / "dl"
+    out.mkdir()
+
+    def broken(self, req, sink, *, max_bytes):
+        sink(b"partial")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(http.Client, "download", broken)
+    with pytest.raises(KeyboardInterrupt):
+        downloads.save(make(emu, tmp_path), [att], str(out))
+    assert list(out.iterdir()) == []
+
+
 @pytest.mark.mutation
 def test_a_redirect_without_a_location_is_not_followed(emu, tmp_path):
     att = attachment(emu)

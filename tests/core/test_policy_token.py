@@ -70,3 +70,24 @@ def test_text_without_the_token_is_never_refused_for_it(pol, text):
 def test_holds_secret_needs_a_registered_secret():
     assert redact.holds_secret("") is False
     assert redact.holds_secret("cog_SomethingElseEntirely123") is False
+
+
+@pytest.mark.parametrize("where", ["prompt", "title", "structured"])  # a tag: its pattern refuses it first
+def test_text_that_is_not_unicode_is_refused_naming_the_field(pol, where):
+    """Attacker review, F3: a lone surrogate (what a non-UTF-8 argument becomes) used to pass the policy and
+    fail at encoding, after the dedup reads, as 'NaN or Infinity in the body'."""
+    bad = "fix \udcff it"
+    payload: dict = {"prompt": "do the thing"}
+    if where == "prompt":
+        payload["prompt"] = bad
+    elif where == "title":
+        payload["title"] = bad
+    elif where == "tags":
+        payload["tags"] = ["ok", bad]
+    else:
+        payload["structured_output_schema"] = {"type": "object", "description": bad}
+    with pytest.raises(PolicyError) as exc:
+        pol.check("session_create", payload)
+    name = "structured_output_schema" if where == "structured" else where
+    assert exc.value.message == (f"field {name!r} holds text that is not valid Unicode (a lone surrogate, as an "
+                                 "argument that is not UTF-8 gives); give it as UTF-8 text. Nothing was sent.")

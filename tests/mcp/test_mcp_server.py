@@ -13,6 +13,7 @@ import pytest
 
 from conftest import PYTHON, ROOT, SCRIPTS, base_env, sent
 from devin_plugin import dedup
+from devin_plugin.mcp_server.runner import ERROR_NOTE
 
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
 R_SESSION = R_SESSIONS + "/{devin_id}"
@@ -74,7 +75,9 @@ def err(result, kind: str) -> dict:
     assert result.is_error, result.content[0].text
     doc = result.structured_content["error"]
     assert doc["kind"] == kind, doc
-    assert result.content[0].text == f"devin: {kind}: {doc['message']}"
+    note = "" if doc.get("http_status") is None else "\n" + ERROR_NOTE  # the API answered: its words are untrusted
+    assert result.content[0].text == f"devin: {kind}: {doc['message']}{note}"
+    assert (result.meta or {}).get("devin-plugin/untrusted") is (doc.get("http_status") is not None)
     assert "Traceback" not in result.content[0].text
     return doc
 

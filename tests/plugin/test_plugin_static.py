@@ -50,6 +50,14 @@ def test_manifest_fields():
     # auto-loading: setting these would turn off commands/ or add to skills/
     assert "commands" not in m and "skills" not in m
     # the sensitive userConfig (the token) is checked with its .mcp.json mapping in test_manifests.py
+    # The hooks live outside Gemini's hooks/hooks.json and are named here: without this key Claude Code
+    # would run neither the Bash guard nor the token hand-off, and every offline test would still pass.
+    assert m["hooks"] == "./hooks/claude-hooks.json"
+    assert not (ph.HOOKS_DIR / "hooks.json").exists()
+    wired = json.loads((ph.HOOKS_DIR / "claude-hooks.json").read_text(encoding="utf-8"))["hooks"]
+    assert [h["matcher"] for h in wired["PreToolUse"]] == ["Bash"]
+    assert wired["PreToolUse"][0]["hooks"][0]["command"].endswith('/hooks/guard_bash.py"')
+    assert wired["SessionStart"][0]["hooks"][0]["command"].endswith('/hooks/session_start.py"')
 
 
 def test_marketplace_lists_this_plugin_at_the_same_version():

@@ -160,6 +160,8 @@ def mode(argv: list[str], env: Mapping[str, str]) -> str:
     wanted = (env.get(ENV_MODE) or "").strip()
     if wanted:
         if wanted not in MODES:
-            raise InvalidInput(f"{ENV_MODE}={output.safe(wanted)[:40]!r} is not a tool surface; use full or compact")
+            shown = output.safe(wanted)[:40]
+            hidden = " (with invisible or control characters)" if shown != wanted[:40] else ""
+            raise InvalidInput(f"{ENV_MODE}={shown!r}{hidden} is not a tool surface; use full or compact")
         chosen = wanted
     return chosen

@@ -96,7 +96,7 @@ def build_server(environ: Mapping[str, str] | None = None, surface: str = "full"
 
 def _result(types: Any, doc: dict, text: str, is_error: bool) -> Any:
     return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=doc, is_error=is_error,
-                                _meta={UNTRUSTED_META_KEY: not is_error})
+                                _meta={UNTRUSTED_META_KEY: not is_error or "untrusted_notice" in doc})
 
 
 def main(surface: str = "full") -> int:

@@ -360,7 +360,7 @@ def tools(policy: Policy) -> list[Tool]:
              required=("session",), idempotent=True,
              headline=lambda d, a: "Dry run: nothing was sent." if d.get("dry_run") else "Tags"),
         Tool("archive_session", "Archive a Devin session",
-             "Archive a session (there is no unarchive; a live session is put to sleep).", t_archive,
+             "Archive a session (unarchive_session undoes it; a live session is put to sleep).", t_archive,
              options={**sess, "dry_run": DRY_RUN_ARG}, required=("session",), destructive=True, idempotent=True,
              headline=_session_head("Archived")),
         Tool("unarchive_session", "Unarchive a Devin session",
