@@ -109,7 +109,7 @@ class Policy:
         self.limits = {**base["limits"], **user["limits"]}
         self.enabled_gated = frozenset(user["enable_gated_fields"])
         self.create_defaults: dict = dict(user.get("create_defaults") or {})
-        self.require_max_acu_limit = bool(user.get("require_max_acu_limit", False))
+        self.require_max_acu_limit = user.get("require_max_acu_limit") is True  # absent without a user file
         self.user_file = user.get("path")
         self._validators: dict = {}
 

@@ -117,3 +117,18 @@ def test_a_messages_answer_of_the_wrong_shape_means_unknown_not_a_crash(data):
                                    {"source": "user"}, {"message": "p"}])
 def test_a_first_message_that_is_not_the_users_text_means_unknown(first):
     assert dedup.same_task(Messages(page([first])), {"session_id": SID}, "p") is None
+
+
+def test_any_status_reaches_the_tag_and_the_people_lists_beyond_the_newest_thousand(emu, c):
+    """Past the scan's 1,000 newest, only the tag query and the people query can find a session: both
+    honour any_status (made_since looks for a session in any state)."""
+    start = int(emu.clock.now()) - 6 * 86400
+    tags = dedup.with_tags({"title": "tagged and done", "prompt": "p"})["tags"]
+    by_tag = ended(emu, "tagged and done", created_at=start, tags=tags)
+    by_person = ended(emu, "asked in teams", origin="teams", created_at=start)
+    emu.seed_sessions(emu.org_id, 1100, title_prefix="bot run", created_at_start=start + 60, spacing_s=60)
+    since = time.time() - 7 * 86400
+    for title, want in (("tagged and done", by_tag), ("asked in teams", by_person)):
+        assert dedup.find(c, title, since=since).found == []
+        got = dedup.find(c, title, since=since, any_status=True)
+        assert [s["session_id"] for s in got.found] == [want["session_id"]], title
