@@ -204,6 +204,11 @@ CATEGORIES = [
      r'reader\((None|65537|decode_content=True)|if \(reader\) or True|getattr\(raw\.raw, "read1", \)|'
      r'title_lock\(client\.settings\.state_dir, (None, title|client\.settings\.org_id, None)'
      r'|peers\.setdefault\(None, mine\))'),
+    ("equivalent: sessions never tie on (created_at, session_id), so < and <= pick the same; the earliest "
+     "of a set that only gains later sessions is the same session; a key that is never looked up; a target "
+     "without a host is refused either way (by the check, or with the same error when requests prepares it)",
+     r'(_order\(s\) <= _order\((mine|found)\)|same\.setdefault\(None, mine\)'
+     r'|if sid != found\["session_id"\] or _order\(s\) < _order\(found\)|parts\.hostname or "XXXX"\))'),
     ("acceptable: cosmetic request header value (User-Agent, Accept)",
      r'("XXUser-AgentXX"|"XXAcceptXX"|devin-plugin/0\.1XX|DEVIN-PLUGIN|'
      r'"Accept": "(XXapplication/jsonXX|APPLICATION/JSON)")'),
@@ -261,7 +266,7 @@ def markdown(report: dict) -> str:
         changed = [line[1:].strip() for line in info["diff"].splitlines()
                    if line.startswith("+") and not line.startswith("+++")]
         text = " / ".join(changed)[:160].replace("|", "\\|").replace("`", "'")
-        groups.setdefault(info.get("category") or categorize(info["diff"]), []).append(
+        groups.setdefault(categorize(info["diff"]), []).append(  # today's classifier, not the run's
             f"- `{name.replace('devin_plugin.', '')}` ({info['status']}): `{text}`")
     out = []
     for label in sorted(groups, key=lambda k: (k.startswith("test gap"), -len(groups[k]))):
