@@ -26,6 +26,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopback_http import LoopbackServer, answer
+
 ECHO = "STANDIN-ECHO"
 
 
@@ -62,7 +64,7 @@ def _text_of(block: dict) -> str:
 
 
 @dataclass
-class AnthropicStandin:
+class AnthropicStandin(LoopbackServer):
     turns: list = field(default_factory=list)
     requests: list = field(default_factory=list)
     side_requests: list = field(default_factory=list)
@@ -174,11 +176,7 @@ class AnthropicStandin:
 
             def _json(self, status: int, doc: dict) -> None:
                 data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, data, "application/json", status=status)
 
             def _stream(self, msg: dict) -> None:
                 head = dict(msg, content=[], stop_reason=None)
@@ -204,26 +202,13 @@ class AnthropicStandin:
                            ("message_stop", {"type": "message_stop"})]
                 data = b"".join(f"event: {e}\ndata: {json.dumps(d)}\n\n".encode()
                                 for e, d in events)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("cache-control", "no-cache")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, data, "text/event-stream", stream=True)
 
             def log_message(self, *args):
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 # ================================================================================================

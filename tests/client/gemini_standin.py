@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopback_http import LoopbackServer, answer
+
 ECHO = "STANDIN-ECHO"
 
 
@@ -51,7 +53,7 @@ def _parts(content: dict) -> list[dict]:
 
 
 @dataclass
-class GeminiStandin:
+class GeminiStandin(LoopbackServer):
     turns: list = field(default_factory=list)
     requests: list = field(default_factory=list)
     side_requests: list = field(default_factory=list)
@@ -163,37 +165,20 @@ class GeminiStandin:
 
             def _json(self, status: int, doc: Any) -> None:
                 data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, data, "application/json", status=status)
 
             def _stream(self, doc: dict, *, sse: bool) -> None:
                 if sse:
                     data, kind = f"data: {json.dumps(doc)}\r\n\r\n".encode(), "text/event-stream"
                 else:  # without alt=sse the API streams one JSON array
                     data, kind = json.dumps([doc]).encode(), "application/json"
-                self.send_response(200)
-                self.send_header("content-type", kind)
-                self.send_header("cache-control", "no-cache")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer(self, data, kind, stream=True)
 
             def log_message(self, *args):
                 pass
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._serve(Handler)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 # ================================================================================================

@@ -9,19 +9,12 @@ import types
 
 import pytest
 
-from devin_plugin import config, dedup
-from devin_plugin.http import Client
+from devin_plugin import dedup
+from test_dedup import c  # noqa: F401  (fixtures: a client on the emulator)
 
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
 R_SESSION = R_SESSIONS + "/{devin_id}"
 SID = "devin-" + "a" * 32
-
-
-@pytest.fixture
-def c(emu, tmp_path):
-    env = {"DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token, "DEVIN_ORG_ID": emu.org_id,
-           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    return Client(config.load(env), sleep=lambda s: None, deadline_s=60)
 
 
 def page(items, has_next=False, cursor=None):

@@ -11,10 +11,10 @@ import types
 
 import pytest
 
-from devin_plugin import config, dedup, sessions
+from devin_plugin import dedup, sessions
 from devin_plugin import policy as policy_mod
 from devin_plugin.errors import ApiError, InvalidInput
-from devin_plugin.http import Client
+from test_dedup import c, pol  # noqa: F401  (fixtures: a client on the emulator, the default policy)
 
 pytestmark = pytest.mark.mutation
 R_SESSIONS = "/v3/organizations/{org_id}/sessions"
@@ -126,18 +126,6 @@ def test_made_since_looks_as_the_create_was_sent(monkeypatch):
     monkeypatch.setattr(dedup, "find", find)
     assert dedup.made_since(Pager(endless()), "t", "p", 1000.0, tagged=False) is None
     assert seen == [{"since": 990.0, "tagged": False, "any_status": True}]
-
-
-@pytest.fixture
-def c(emu, tmp_path):
-    env = {"DEVIN_API_BASE": emu.url, "DEVIN_SERVICE_USER_TOKEN": emu.token, "DEVIN_ORG_ID": emu.org_id,
-           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    return Client(config.load(env), sleep=lambda s: None, deadline_s=60)
-
-
-@pytest.fixture
-def pol(tmp_path):
-    return policy_mod.load(tmp_path / "none")
 
 
 def test_create_hands_the_tag_flag_and_the_sweep_start_to_converge(monkeypatch, emu, c, pol):

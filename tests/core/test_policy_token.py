@@ -24,6 +24,20 @@ def spellings() -> list[str]:
     return [TOKEN, TOKEN[4:], TOKEN[:10] + "\u200b" + TOKEN[10:], TOKEN[:6] + "\u2060\u200d" + TOKEN[6:], full_width]
 
 
+def payload_with(where: str, text: str) -> dict:
+    """A create payload carrying `text` in one place: the prompt, the title, a tag or a nested schema."""
+    payload: dict = {"prompt": "do the thing"}
+    if where == "prompt":
+        payload["prompt"] = f"use {text} please"
+    elif where == "title":
+        payload["title"] = f"t {text}"[:80]
+    elif where == "tags":
+        payload["tags"] = ["ok", text]
+    else:
+        payload["structured_output_schema"] = {"type": "object", "description": text}
+    return payload
+
+
 NAMES = ["exact", "secret-part", "zero-width", "joiners", "full-width"]
 CASES = [(where, name, spelled) for where in ("prompt", "title", "tags", "structured")
          for name, spelled in zip(NAMES, spellings())
@@ -32,17 +46,8 @@ CASES = [(where, name, spelled) for where in ("prompt", "title", "tags", "struct
 
 @pytest.mark.parametrize("where,name,spelled", CASES, ids=[f"{w}-{n}" for w, n, _ in CASES])
 def test_the_token_in_any_field_is_refused(pol, where, name, spelled):
-    payload = {"prompt": "do the thing"}
-    if where == "prompt":
-        payload["prompt"] = f"use {spelled} please"
-    elif where == "title":
-        payload["title"] = f"t {spelled}"[:80]
-    elif where == "tags":
-        payload["tags"] = ["ok", spelled]
-    else:
-        payload["structured_output_schema"] = {"type": "object", "description": spelled}
     with pytest.raises(PolicyError) as exc:
-        pol.check("session_create", payload)
+        pol.check("session_create", payload_with(where, spelled))
     assert "holds the configured Devin token" in exc.value.message
     assert TOKEN not in exc.value.message and TOKEN[4:] not in exc.value.message
 
@@ -77,17 +82,8 @@ def test_text_that_is_not_unicode_is_refused_naming_the_field(pol, where):
     """Attacker review, F3: a lone surrogate (what a non-UTF-8 argument becomes) used to pass the policy and
     fail at encoding, after the dedup reads, as 'NaN or Infinity in the body'."""
     bad = "fix \udcff it"
-    payload: dict = {"prompt": "do the thing"}
-    if where == "prompt":
-        payload["prompt"] = bad
-    elif where == "title":
-        payload["title"] = bad
-    elif where == "tags":
-        payload["tags"] = ["ok", bad]
-    else:
-        payload["structured_output_schema"] = {"type": "object", "description": bad}
     with pytest.raises(PolicyError) as exc:
-        pol.check("session_create", payload)
+        pol.check("session_create", payload_with(where, bad))
     name = "structured_output_schema" if where == "structured" else where
     assert exc.value.message == (f"field {name!r} holds text that is not valid Unicode (a lone surrogate, as an "
                                  "argument that is not UTF-8 gives); give it as UTF-8 text. Nothing was sent.")
