@@ -58,7 +58,7 @@ from devin_plugin.errors import DevinError  # noqa: E402
 from devin_plugin.mcp_server import compact  # noqa: E402
 
 try:
-    SURFACE = compact.mode(sys.argv[1:], os.environ)
+    SURFACE = compact.mode(sys.argv[2] if len(sys.argv) > 2 else "full", os.environ)
 except DevinError as err:
     sys.stderr.write(f"devin: config: {err}\n")
     sys.exit(3)

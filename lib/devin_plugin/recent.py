@@ -9,7 +9,6 @@ it never breaks a create (the next create replaces it).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -17,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from . import ids
-from .audit import ensure_private_dir
 from .errors import InvalidInput
-from .statefiles import read_private, write_private
+from .statefiles import private_folder, read_private, record_name, write_private
 
 RECORD_DIR = "last-session"
 RECORD_MAX_BYTES = 4096
 
 
 def record_path(state_dir: str | os.PathLike[str], org_id: str) -> Path:
-    # Hashed: the org id is checked before it gets here, but a file name should never depend on that.
-    key = hashlib.sha256(org_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return Path(state_dir) / RECORD_DIR / f"{key}.json"
+    return Path(state_dir) / RECORD_DIR / f"{record_name(org_id)}.json"
 
 
 def remember_created(state_dir: str | os.PathLike[str], org_id: str, session: Mapping[str, Any],
@@ -38,17 +34,17 @@ def remember_created(state_dir: str | os.PathLike[str], org_id: str, session: Ma
     sid = session.get("session_id")
     if session.get("is_new_session") is not True or not isinstance(sid, str) or not ids.SESSION_ID.fullmatch(sid):
         return False
-    path = record_path(state_dir, org_id)
     data = json.dumps({"session_id": sid, "org_id": org_id}).encode("ascii")
-    try:
-        ensure_private_dir(state_dir)
-        ensure_private_dir(path.parent)
-        write_private(path, data)
-        return True
-    except OSError as exc:
-        if note is not None:
-            note(f"warning: could not record this session as `last` ({exc.strerror})")
-        return False
+    why = f"{Path(state_dir) / RECORD_DIR} is not a private directory of this user"
+    if private_folder(state_dir, RECORD_DIR, create=True) is not None:
+        try:
+            write_private(record_path(state_dir, org_id), data)
+            return True
+        except OSError as exc:
+            why = str(exc.strerror)
+    if note is not None:
+        note(f"warning: could not record this session as `last` ({why})")
+    return False
 
 
 def last_session(state_dir: str | os.PathLike[str], org_id: str) -> str:

@@ -9,19 +9,16 @@ concurrent reader sees the old record or the new one, never half of one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from .statefiles import read_private, write_private
 from typing import Any
 
-from .audit import ensure_private_dir
+from .statefiles import private_folder, read_private, record_name, write_private
+
 
 RECORD_MAX_BYTES = 4096   # a record is ~200 bytes; anything much larger is not ours
 EVENT_ID_MAX = 256
@@ -39,26 +36,7 @@ class Mark:
 
 
 def _file_name(org_id: str, session_id: str) -> str:
-    # A digest, so no id (however odd) ever becomes part of a path.
-    key = hashlib.sha256(f"{org_id}\0{session_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return f"messages-{key}.json"
-
-
-def _folder(state_dir: str | os.PathLike[str], create: bool) -> Path | None:
-    """The private folder, or None when it is missing (and not to be created) or is not a real
-    directory of ours: a symlink or another user's folder could point the write somewhere else."""
-    folder = Path(state_dir) / FOLDER
-    try:
-        if create:
-            ensure_private_dir(state_dir)
-            if not os.path.lexists(folder):
-                os.mkdir(folder, 0o700)
-        st = os.lstat(folder)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        return None
-    return folder
+    return f"messages-{record_name(org_id, session_id)}.json"
 
 
 def _number(value: Any) -> float | None:
@@ -96,7 +74,7 @@ def _parse(data: bytes, org_id: str, session_id: str) -> Mark | None:
 
 def load(state_dir: str | os.PathLike[str], org_id: str, session_id: str, note: Note) -> Mark | None:
     """The last message shown for this session, or None (nothing shown yet, or a record not to trust)."""
-    folder = _folder(state_dir, create=False)
+    folder = private_folder(state_dir, FOLDER, create=False)
     if folder is None:
         return None
     path = folder / _file_name(org_id, session_id)
@@ -141,7 +119,7 @@ def save(state_dir: str | os.PathLike[str], org_id: str, session_id: str, last: 
               "event_id": _event_id(last.get("event_id")), "created_at": _number(last.get("created_at"))}
     if record["event_id"] is None and record["created_at"] is None:
         return  # nothing that could find this message again
-    folder = _folder(state_dir, create=True)
+    folder = private_folder(state_dir, FOLDER, create=True)
     if folder is None:
         note(f"cannot remember which messages were shown: {Path(state_dir) / FOLDER} is not a private "
              "directory of this user")

@@ -6,6 +6,7 @@ nothing; otherwise it sends exactly that request (plus the reads and fallbacks i
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from .errors import ApiError, AuthError, DevinError, InvalidInput, NotFound, Rat
 from .limits import MESSAGES_LIST_MAX, SESSIONS_LIST_MAX
 from .paging import collect, first_page, page_items, pages
 from .formatting import word
-from .states import BILLING_SUSPENSIONS, STOP_CLASSES, is_active, status_class
+from .states import BILLING_SUSPENSIONS, STOP_CLASSES, is_active, phrase, status_class
 
 if TYPE_CHECKING:
     from .http import Client
@@ -168,14 +169,6 @@ def create_session(client: Client, policy: Policy, payload: dict, *, force_new: 
                           sweep_since=started if attempts > 1 else None)
 
 
-_STATE_WORDS = {"starting": "starting", "working": "working", "needs_user": "waiting for an answer",
-                "done_for_now": "done for now (a message continues it)", "asleep": "asleep (a message wakes it)"}
-
-
-def _state(session: dict) -> str:
-    return _STATE_WORDS.get(status_class(session), "active")
-
-
 def _existing(client: Client, policy: Policy, found: list[dict], payload: dict, *, derived: bool, follow_up: bool,
               since: int, settle_s: float, note: Note) -> dict:
     """Active sessions with this title exist: return the one with the same task, send the prompt to the
@@ -186,7 +179,7 @@ def _existing(client: Client, policy: Policy, found: list[dict], payload: dict, 
         same = dedup.same_task(client, s, prompt)
         if same:
             s = dedup.earliest_if_young(client, title, prompt, s, since=since, tagged=True, settle_s=settle_s)
-            note(f"a session with this title and task is already {_state(s)} ({word(s.get('session_id'))}); "
+            note(f"a session with this title and task is already {phrase(s)} ({word(s.get('session_id'))}); "
                  "returning it instead of creating another (--force-new creates another)")
             return dict(s, is_new_session=False)
         unknown = unknown or same is None
@@ -200,13 +193,13 @@ def _existing(client: Client, policy: Policy, found: list[dict], payload: dict, 
         if unsent:
             note("--follow-up sends the prompt as a message; these fields apply only to a new session and were "
                  f"not sent: {', '.join(unsent)}")
-        note(f"sending the prompt to the session with this title ({sid}, {_state(target)}) as a message")
+        note(f"sending the prompt to the session with this title ({sid}, {phrase(target)}) as a message")
         send_message(client, policy, sid, message, note=note)
         return dict(get_session(client, sid), is_new_session=False, followed_up=True)
     why = "whose task could not be read" if unknown and len(found) == 1 else "with a different task"
     origin = " (the title was taken from the prompt's first words)" if derived else ""
     raise InvalidInput(
-        f"a session with the title {title!r}{origin} is already {_state(target)}: {sid}, {why}. Nothing was "
+        f"a session with the title {title!r}{origin} is already {phrase(target)}: {sid}, {why}. Nothing was "
         "created or sent. To send this prompt to that session as a message, run again with --follow-up "
         "(MCP: follow_up: true); to start a second session with the same title, --force-new (MCP: force_new: "
         "true); or give this task its own --title.")
@@ -528,13 +521,12 @@ class _Watch:
         if self.stale:
             self.say("still waiting for Devin to pick up the last message")
         else:
-            self.say(f"still {_state(self.session)}; nothing new")
+            self.say(f"still {phrase(self.session)}; nothing new")
 
 
 def parse_since(raw: Any, option: str = "--since") -> float:
     """The time a message was sent, in unix seconds: finite, not negative, and not more than a day ahead
     (milliseconds given by mistake would make the wait ignore every state until its timeout)."""
-    import math
     try:
         value = float(raw) if not isinstance(raw, bool) else math.nan
     except (TypeError, ValueError):
@@ -663,7 +655,7 @@ def _timed_out(watch: _Watch, session: dict, summary: dict, timeout_s: float) ->
     state = word(session.get("status")) + (f"/{word(session.get('status_detail'))}"
                                            if session.get("status_detail") else "")
     why = (f"the session still shows its state from before the last message ({state}): {watch.stale}"
-           if watch.stale else f"Devin is still {_state(session)} ({state})")
+           if watch.stale else f"Devin is still {phrase(session)} ({state})")
     wait_doc = dict({"outcome": "timeout"}, **summary, **({"stale_state": watch.stale} if watch.stale else {}))
     return WaitTimeout(f"stopped waiting after {timeout_s:g} s; {why}. Only reads were sent; the session keeps "
                        "running: wait again to keep following it.", session=session, wait=wait_doc)

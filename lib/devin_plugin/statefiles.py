@@ -7,6 +7,7 @@ this user only, and stop at a size cap.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -46,3 +47,26 @@ def read_private(path: str | os.PathLike[str], max_bytes: int) -> bytes | None:
     finally:
         os.close(fd)
     return data if len(data) <= max_bytes else None
+
+
+def record_name(*keys: str) -> str:
+    """A file name from a digest of `keys`, so that no id, however odd, ever becomes part of a path."""
+    return hashlib.sha256("\0".join(keys).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def private_folder(state_dir: str | os.PathLike[str], name: str, *, create: bool) -> Path | None:
+    """The folder `name` under the state directory, or None when it is missing (and not to be created) or
+    is not a real directory of this user: a symlink or another user's folder could point a write elsewhere."""
+    from .audit import ensure_private_dir
+    folder = Path(state_dir) / name
+    try:
+        if create:
+            ensure_private_dir(state_dir)
+            if not os.path.lexists(folder):
+                os.mkdir(folder, 0o700)
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        return None
+    return folder

@@ -33,6 +33,9 @@ CLASS_HINTS = {
 }
 CLASS_WORDS = {cls: label + (f": {CLASS_HINTS[cls]}" if cls in CLASS_HINTS else "")
                for cls, label in CLASS_LABELS.items()}
+# The state inside a sentence ("is already ...", "still ..."), with what a message would do.
+CLASS_PHRASES = {"starting": "starting", "working": "working", "needs_user": "waiting for an answer",
+                 "done_for_now": "done for now (a message continues it)", "asleep": "asleep (a message wakes it)"}
 
 
 def status_class(session: Mapping[str, Any]) -> str:
@@ -64,6 +67,11 @@ def label(session: Mapping[str, Any]) -> str:
     elif cls == "asleep" and session.get("status_detail") in BILLING_SUSPENSIONS:
         words = "asleep (billing or quota limit)"
     return words + (", archived" if session.get("is_archived") is True else "")
+
+
+def phrase(session: Mapping[str, Any]) -> str:
+    """The state for the middle of a sentence: "a session ... is already asleep (a message wakes it)"."""
+    return CLASS_PHRASES.get(status_class(session), "active")
 
 
 def is_active(session: Mapping[str, Any]) -> bool:

@@ -20,13 +20,12 @@ a title or a summary) get a short text and are recorded too (`.side_requests`).
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopback_http import LoopbackServer, answer
+from loopback_http import LoopbackServer, QuietHandler, answer
 
 ECHO = "STANDIN-ECHO"
 
@@ -137,11 +136,9 @@ class AnthropicStandin(LoopbackServer):
         standin = self
         lock = threading.Lock()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                raw = self.body()
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
@@ -203,9 +200,6 @@ class AnthropicStandin(LoopbackServer):
                 data = b"".join(f"event: {e}\ndata: {json.dumps(d)}\n\n".encode()
                                 for e, d in events)
                 answer(self, data, "text/event-stream", stream=True)
-
-            def log_message(self, *args):
-                pass
 
         self._serve(Handler)
         return self

@@ -27,13 +27,12 @@ client, e.g. a title or a check) get a short text and are recorded in `.side_req
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopback_http import LoopbackServer, answer
+from loopback_http import LoopbackServer, QuietHandler, answer
 
 ECHO = "STANDIN-ECHO"
 
@@ -124,11 +123,9 @@ class GeminiStandin(LoopbackServer):
         standin = self
         lock = threading.Lock()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                raw = self.body()
                 path, _, query = self.path.partition("?")
                 try:
                     body = json.loads(raw or b"{}")
@@ -173,9 +170,6 @@ class GeminiStandin(LoopbackServer):
                 else:  # without alt=sse the API streams one JSON array
                     data, kind = json.dumps([doc]).encode(), "application/json"
                 answer(self, data, kind, stream=True)
-
-            def log_message(self, *args):
-                pass
 
         self._serve(Handler)
         return self

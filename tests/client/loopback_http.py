@@ -7,6 +7,18 @@ import http.server
 import threading
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 (the clients keep the connection), the request body read whole, no log lines."""
+
+    protocol_version = "HTTP/1.1"
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 class LoopbackServer:
     """Subclasses call `_serve(Handler)` in their `__enter__`; `__exit__` stops the server."""
 

@@ -147,21 +147,14 @@ def run_router(name: str, arguments: dict | None, table: list[Tool], policy: Pol
         return error_result(DevinError(f"internal error in the devin MCP server ({type(exc).__name__})"))
 
 
-def mode(argv: list[str], env: Mapping[str, str]) -> str:
-    """full or compact: DEVIN_PLUGIN_MCP_TOOLS wins over the manifest's ``--tools``; full by default."""
-    chosen = "full"
-    if argv:
-        if len(argv) != 2 or argv[0] != "--tools":
-            raise InvalidInput(f"mcp_server.py takes only --tools {'|'.join(MODES)}; got "
-                               f"{output.safe(' '.join(argv))[:120]!r}")
-        chosen = argv[1]
-        if chosen not in MODES:
-            raise InvalidInput(f"--tools {output.safe(chosen)[:40]!r} is not a tool surface; use full or compact")
+def mode(manifest: str, env: Mapping[str, str]) -> str:
+    """full or compact: DEVIN_PLUGIN_MCP_TOOLS wins over the manifest's ``--tools`` choice (which
+    scripts/mcp_server.py has already checked, before the library could be imported)."""
     wanted = (env.get(ENV_MODE) or "").strip()
-    if wanted:
-        if wanted not in MODES:
-            shown = output.safe(wanted)[:40]
-            hidden = " (with invisible or control characters)" if shown != wanted[:40] else ""
-            raise InvalidInput(f"{ENV_MODE}={shown!r}{hidden} is not a tool surface; use full or compact")
-        chosen = wanted
-    return chosen
+    if not wanted:
+        return manifest
+    if wanted not in MODES:
+        shown = output.safe(wanted)[:40]
+        hidden = " (with invisible or control characters)" if shown != wanted[:40] else ""
+        raise InvalidInput(f"{ENV_MODE}={shown!r}{hidden} is not a tool surface; use full or compact")
+    return wanted
